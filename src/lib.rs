@@ -1,0 +1,12 @@
+//! Dhikra (ذكرى): an Arabic "on this day" Telegram bot.
+//!
+//! The functional core has no I/O: [`calendar`], [`event`], [`store`], [`arabic`],
+//! [`render`]. The shell around it reads configuration and runs the command line.
+
+pub mod arabic;
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod render;
+pub mod store;

@@ -1,0 +1,61 @@
+//! `dhikra preview`: the exact post of a day, the golden 4 June post, days without events.
+
+mod support;
+use support::{Sandbox, root, stdout};
+
+#[test]
+fn the_fourth_of_june_post_matches_the_golden_file() {
+    let s = Sandbox::new("");
+    let out = s.run(&["preview", "--date", "06-04", "--html"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let golden = std::fs::read_to_string(root().join("tests/golden/preview-06-04.html")).unwrap();
+    assert_eq!(
+        stdout(&out),
+        golden,
+        "regenerate with: cargo run -- preview --date 06-04 --html > tests/golden/preview-06-04.html"
+    );
+}
+
+#[test]
+fn the_fourth_of_june_post_reads_like_the_seed() {
+    let s = Sandbox::new("");
+    let text = stdout(&s.run(&["preview", "--date", "1944-06-04"]));
+    assert!(
+        text.starts_with("في مثل هذا اليوم 4 يونيو 1944م\n"),
+        "{text}"
+    );
+    assert!(text.contains("قوات الحلفاء تدخل روما"));
+    assert!(text.contains("إنزال نورماندي (6 يونيو 1944)"));
+    assert!(!text.contains('<'), "plain preview must not show tags");
+}
+
+#[test]
+fn month_style_and_digits_come_from_the_config() {
+    let s = Sandbox::new("month_names = \"levantine\"\ndigits = \"eastern\"");
+    let text = stdout(&s.run(&["preview", "--date", "06-04"]));
+    assert!(
+        text.starts_with("في مثل هذا اليوم ٤ حزيران ١٩٤٤م"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_day_without_events_names_the_next_anniversary() {
+    let s = Sandbox::new("");
+    let out = s.run(&["preview", "--date", "2027-06-05"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("No event on 2027-06-05"), "{text}");
+    assert!(
+        text.contains("2027-06-06") && text.contains("إنزال نورماندي"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_date_argument_is_explained() {
+    let s = Sandbox::new("");
+    let out = s.run(&["preview", "--date", "02-30"]);
+    assert!(!out.status.success());
+    assert!(support::stderr(&out).contains("--date"));
+}

@@ -1,0 +1,187 @@
+//! The shipped event store and `dhikra validate` / `dhikra events`.
+
+mod support;
+use support::{Sandbox, data_dir, event_toml, stderr, stdout};
+
+use dhikra::store::EventStore;
+
+fn shipped() -> EventStore {
+    EventStore::load(&support::root().join("data"))
+        .unwrap_or_else(|e| panic!("shipped data is invalid:\n{e}"))
+}
+
+#[test]
+fn shipped_data_validates() {
+    let s = Sandbox::new("");
+    let out = s.run(&["validate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: "));
+}
+
+#[test]
+fn the_seed_events_exist_with_their_dates() {
+    let store = shipped();
+    for (id, date) in [
+        ("rome-liberation", "1944-06-04"),
+        ("normandy-landings", "1944-06-06"),
+        ("churchill-approval", "1943-07-16"),
+        ("rome-bombing", "1943-07-19"),
+        ("rome-open-city", "1943-08-14"),
+        ("monte-cassino", "1944-01-17"),
+        ("gothic-line", "1944-09-10"),
+        ("spring-offensive-1945", "1945-04-06"),
+        ("german-surrender-italy", "1945-04-29"),
+    ] {
+        let e = store.get(id).unwrap_or_else(|| panic!("missing {id}"));
+        assert_eq!(e.date.to_string(), date, "{id}");
+    }
+}
+
+#[test]
+fn seed_figures_are_exact() {
+    let store = shipped();
+    let bombing = &store.get("rome-bombing").unwrap().summary_ar;
+    for figure in [
+        "500 قاذفة",
+        "1,168 طنًا",
+        "3000 مدني",
+        "110 آلاف طلعة",
+        "600 طائرة",
+        "3600",
+        "60 ألف طن",
+        "78 يومًا",
+    ] {
+        assert!(bombing.contains(figure), "rome-bombing lacks «{figure}»");
+    }
+    assert!(
+        store
+            .get("monte-cassino")
+            .unwrap()
+            .summary_ar
+            .contains("185 ألف ضحية")
+    );
+    assert!(
+        store
+            .get("churchill-approval")
+            .unwrap()
+            .summary_ar
+            .contains("«أوافق، WSC 16.7.43»")
+    );
+}
+
+/// Issue 7: the record, not the seed, for Mussolini's capture and death.
+#[test]
+fn issue_7_mussolini_dates_follow_the_record() {
+    let store = shipped();
+    assert_eq!(
+        store.get("mussolini-captured").unwrap().date.to_string(),
+        "1945-04-27"
+    );
+    assert_eq!(
+        store.get("mussolini-executed").unwrap().date.to_string(),
+        "1945-04-28"
+    );
+    let note = store
+        .get("german-surrender-italy")
+        .unwrap()
+        .note_ar
+        .clone()
+        .unwrap();
+    assert!(
+        note.contains("27 أبريل") && note.contains("28 أبريل"),
+        "{note}"
+    );
+}
+
+/// Issue 7: at least 30 days of the year have a post, every event is sourced and in Arabic.
+#[test]
+fn issue_7_at_least_thirty_days_have_a_post() {
+    let store = shipped();
+    let days = store.days_covered();
+    let listing: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+    println!("days with a post ({}): {}", days.len(), listing.join(" "));
+    assert!(
+        days.len() >= 30,
+        "only {} days: {}",
+        days.len(),
+        listing.join(" ")
+    );
+    for e in store.all() {
+        assert!(!e.sources.is_empty(), "{} has no source", e.id);
+        assert!(
+            dhikra::arabic::has_arabic_letter(&e.summary_ar),
+            "{} has no Arabic summary",
+            e.id
+        );
+    }
+}
+
+#[test]
+fn validate_reports_every_problem_with_file_line_and_field() {
+    let bad_date = event_toml("alpha", "1943-02-30", "ألفا");
+    let stem_mismatch = event_toml("beta", "1944-01-01", "بيتا");
+    let dir = data_dir(&[
+        ("alpha.toml", &bad_date),
+        ("gamma.toml", &stem_mismatch),
+        ("broken.toml", "id = \n"),
+    ]);
+    let s = Sandbox::with_data(dir.path(), "");
+    let out = s.run(&["validate"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("alpha.toml:6:8: field `date`: 1943-02-30"),
+        "{err}"
+    );
+    assert!(err.contains("gamma.toml:1:6: field `id`"), "{err}");
+    assert!(err.contains("broken.toml:1:"), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+}
+
+#[test]
+fn validate_takes_a_data_folder_argument() {
+    let dir = data_dir(&[("alpha.toml", &event_toml("alpha", "1944-01-01", "ألفا"))]);
+    let s = Sandbox::new("");
+    let out = s.run(&["validate", "--data", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 events"));
+}
+
+#[test]
+fn commands_refuse_invalid_data_with_the_same_messages() {
+    let dir = data_dir(&[("alpha.toml", &event_toml("alpha", "1944-13-01", "ألفا"))]);
+    let s = Sandbox::with_data(dir.path(), "");
+    let out = s.run(&["events"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("alpha.toml:6:8: field `date`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn events_lists_id_date_and_title() {
+    let s = Sandbox::new("");
+    let text = stdout(&s.run(&["events"]));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("rome-liberation"))
+        .expect("rome-liberation listed");
+    assert!(
+        line.contains("1944-06-04") && line.contains("قوات الحلفاء تدخل روما"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_bad_config_names_the_key() {
+    let s = Sandbox::new("timezone = \"Mars/Olympus\"");
+    let out = s.run(&["events"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("config key `timezone`"),
+        "{}",
+        stderr(&out)
+    );
+}
