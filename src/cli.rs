@@ -8,9 +8,16 @@ use std::process::ExitCode;
 use chrono::{Datelike, NaiveDate};
 use clap::{Parser, Subcommand};
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use crate::app;
 use crate::calendar::{self, Clock, MonthDay, SystemClock};
 use crate::config::Config;
+use crate::delivery::Outcome;
+use crate::publish::{self, TargetResult};
 use crate::render;
+use crate::storage::Db;
 use crate::store::EventStore;
 
 #[derive(Debug, Parser)]
@@ -51,6 +58,23 @@ pub enum Command {
     },
     /// List the events: id, date and title.
     Events,
+    /// Run the bot: answer updates and publish every day at the local post time.
+    Run,
+    /// Publish today's post now, through the same claims, limits and fault handling.
+    Post {
+        /// MM-DD or YYYY-MM-DD; another day than today needs --force (or --dry-run).
+        #[arg(long)]
+        date: Option<String>,
+        /// Only this target (its chat id or @username).
+        #[arg(long)]
+        target: Option<String>,
+        /// Show what would be sent where, without contacting Telegram.
+        #[arg(long)]
+        dry_run: bool,
+        /// Post again even where it was already sent (a new delivery, logged as a repost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -61,6 +85,20 @@ pub fn run(cli: Cli) -> ExitCode {
             preview(&cli.config, date.as_deref(), html, &SystemClock, &mut out)
         }
         Command::Events => events(&cli.config, &mut out),
+        Command::Run => run_bot(&cli.config),
+        Command::Post {
+            date,
+            target,
+            dry_run,
+            force,
+        } => post(
+            &cli.config,
+            date.as_deref(),
+            target.as_deref(),
+            dry_run,
+            force,
+            &mut out,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -171,6 +209,181 @@ fn events(config_path: &Path, out: &mut dyn Write) -> CliResult {
             None => e.date.to_string(),
         };
         let _ = writeln!(out, "{:<28} {:<24} {}", e.id.as_str(), span, e.title_ar);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn run_bot(config_path: &Path) -> CliResult {
+    let config = load_config(config_path)?;
+    let token = config.token().map_err(|e| e.to_string())?;
+    let store = load_store(&config)?;
+    tracing::info!(
+        events = store.len(),
+        days = store.days_covered().len(),
+        "event store loaded"
+    );
+    runtime()?
+        .block_on(app::run(config, publish::shared(store), token))
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn post(
+    config_path: &Path,
+    date: Option<&str>,
+    target: Option<&str>,
+    dry_run: bool,
+    force: bool,
+    out: &mut dyn Write,
+) -> CliResult {
+    let config = load_config(config_path)?;
+    let store = load_store(&config)?;
+    let now = SystemClock.now();
+    let today = calendar::today(now, config.timezone);
+    let date = match date {
+        Some(d) => resolve_date(d, today)?,
+        None => today,
+    };
+    if date != today && !force && !dry_run {
+        return Err(format!(
+            "only today's post ({today}) can be published now; --force reposts {date}"
+        ));
+    }
+    let parts = render::post(&store.on_date(date, config.leap_day), &store, config.style);
+    if parts.is_empty() {
+        let _ = writeln!(out, "No event on {date}: nothing to post.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rt = runtime()?;
+    if dry_run {
+        return rt.block_on(dry_run_report(
+            &config,
+            date,
+            target,
+            parts.len(),
+            force,
+            out,
+        ));
+    }
+    let token = config.token().map_err(|e| e.to_string())?;
+    let config = Arc::new(config);
+    rt.block_on(async {
+        let bot = app::make_bot(&config, &token).map_err(|e| e.to_string())?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let publisher = app::publisher(Arc::clone(&config), publish::shared(store), bot, clock)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if app::wait_for_signal().await.is_ok() {
+                eprintln!("stopping: finishing the message in flight");
+                let _ = stop_tx.send(true);
+            }
+        });
+        let total = publisher
+            .sender
+            .db
+            .targets()
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter(|t| t.enabled)
+            .count();
+        let bar = std::io::stdout()
+            .is_terminal()
+            .then(|| indicatif::ProgressBar::new(total as u64));
+        let progress = |r: &TargetResult| match &bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(r.target.clone());
+            }
+            None => println!("{}: {}", r.target, describe_outcome(&r.outcome)),
+        };
+        let report = publisher
+            .publish_now(date, target, force, now, &stop_rx, &progress)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let _ = writeln!(out, "{}", report.summary());
+        let failed = report.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown));
+        Ok(if failed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+fn describe_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Sent { parts } => format!("sent ({parts} part(s))"),
+        Outcome::AlreadySent => "skipped: already sent".into(),
+        Outcome::Disabled(why) => format!("disabled: {why}"),
+        Outcome::Failed(why) => format!("failed: {why}"),
+        Outcome::Deferred(t) => format!("deferred until {t}"),
+        Outcome::InFlight => "skipped: another process is sending it".into(),
+        Outcome::Unknown => {
+            "unknown: a previous run stopped mid-send (not resent; see README)".into()
+        }
+        Outcome::Stopped => "not sent: stopping".into(),
+    }
+}
+
+async fn dry_run_report(
+    config: &Config,
+    date: NaiveDate,
+    only: Option<&str>,
+    parts: usize,
+    force: bool,
+    out: &mut dyn Write,
+) -> CliResult {
+    let db = Db::open(&config.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.sync_config_targets(&config.targets, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let sent = db
+        .deliveries(&date.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    let targets = db.targets().await.map_err(|e| e.to_string())?;
+    let _ = writeln!(
+        out,
+        "dry run: the post of {date} has {parts} part(s); nothing is sent"
+    );
+    for t in targets.iter().filter(|t| {
+        only.is_none_or(|o| {
+            t.chat_key == o || t.chat_id.map(|c| c.to_string()).as_deref() == Some(o)
+        })
+    }) {
+        let done = sent
+            .iter()
+            .filter(|d| d.target_id == t.id && d.status == "sent")
+            .count();
+        let line = if !t.enabled {
+            format!(
+                "skip (disabled: {})",
+                t.disabled_reason.as_deref().unwrap_or("?")
+            )
+        } else if done == parts && !force {
+            "skip (already sent)".to_owned()
+        } else {
+            format!(
+                "would send {} part(s)",
+                if force { parts } else { parts - done }
+            )
+        };
+        let _ = writeln!(out, "{}: {line}", t.label());
     }
     Ok(ExitCode::SUCCESS)
 }

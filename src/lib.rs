@@ -3,10 +3,15 @@
 //! The functional core has no I/O: [`calendar`], [`event`], [`store`], [`arabic`],
 //! [`render`]. The shell around it reads configuration and runs the command line.
 
+pub mod app;
 pub mod arabic;
+pub mod bot;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod event;
+pub mod publish;
 pub mod render;
+pub mod storage;
 pub mod store;

@@ -90,3 +90,67 @@ url = "https://example.org/{id}"
 "#
     )
 }
+
+pub mod fake_api;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use dhikra::calendar::Clock;
+use dhikra::config::{Config, Token};
+use dhikra::delivery::RetryPolicy;
+use dhikra::publish::Publisher;
+use dhikra::store::EventStore;
+
+/// A clock the test moves by hand.
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    pub fn new(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(t)))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Settings for an in-process run against the fake Bot API, with a temp database.
+pub fn test_config(fake: &fake_api::FakeApi, data: &Path, db_dir: &Path, extra: &str) -> Config {
+    let text = format!(
+        "data_dir = {:?}\ndatabase = {:?}\napi_url = {:?}\n{extra}\n",
+        data.display().to_string(),
+        db_dir.join("dhikra.db").display().to_string(),
+        fake.url
+    );
+    Config::parse(Path::new("test.toml"), &text, &|_| None).expect("test config")
+}
+
+/// Retries fast enough for tests.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        min_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(20),
+        max_retries: 3,
+        max_inline_wait: std::time::Duration::from_secs(5),
+        lease: std::time::Duration::from_secs(60),
+    }
+}
+
+/// A publisher as `dhikra run` builds it, but in-process, on `clock`, with fast retries.
+pub async fn publisher(config: Config, clock: Arc<TestClock>) -> Publisher {
+    let store = EventStore::load(&config.data_dir).expect("valid test data");
+    let token = Token::new(fake_api::TOKEN).unwrap();
+    let bot = dhikra::app::make_bot(&config, &token).unwrap();
+    let mut p =
+        dhikra::app::publisher(Arc::new(config), dhikra::publish::shared(store), bot, clock)
+            .await
+            .expect("publisher");
+    p.sender.policy = fast_retries();
+    p
+}

@@ -1,0 +1,206 @@
+//! The long-running service, `dhikra run`: opens the database, checks the token,
+//! then runs the update dispatcher and the publishing tick side by side until
+//! SIGINT or SIGTERM, finishing and recording the message in flight.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::prelude::*;
+use teloxide::types::BotCommand;
+use teloxide::update_listeners::Polling;
+use teloxide::utils::command::BotCommands;
+use tokio::sync::{Mutex, watch};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::bot::{App, Command, handler_tree};
+use crate::calendar::{Clock, SystemClock};
+use crate::config::{Config, Token};
+use crate::delivery::{Alerts, Limiter, RetryPolicy, Sender, describe};
+use crate::publish::{Publisher, SharedStore, owner_id};
+use crate::storage::{Db, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("config key `api_url`: {0}")]
+    ApiUrl(String),
+    #[error("the Bot API did not accept the bot: {0}")]
+    Telegram(String),
+    #[error("scheduler: {0}")]
+    Scheduler(String),
+    #[error("signal handler: {0}")]
+    Signal(#[from] std::io::Error),
+}
+
+/// A teloxide `Bot` for the token and the configured Bot API server.
+pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, AppError> {
+    let bot = Bot::new(token.expose());
+    match &config.api_url {
+        Some(url) => {
+            let url =
+                url::Url::parse(url).map_err(|e| AppError::ApiUrl(format!("`{url}`: {e}")))?;
+            Ok(bot.set_api_url(url))
+        }
+        None => Ok(bot),
+    }
+}
+
+/// Everything that publishes: shared by `run` and `dhikra post`.
+pub async fn publisher(
+    config: Arc<Config>,
+    store: SharedStore,
+    bot: Bot,
+    clock: Arc<dyn Clock>,
+) -> Result<Publisher, AppError> {
+    let db = Db::open(&config.database).await?;
+    db.sync_config_targets(&config.targets, clock.now()).await?;
+    let sender = Sender {
+        alerts: Alerts::new(bot.clone(), config.admin_chat),
+        bot,
+        db,
+        limiter: Arc::new(Limiter::new(&config.limits)),
+        clock,
+        policy: RetryPolicy::default(),
+        owner: owner_id(),
+    };
+    Ok(Publisher {
+        config,
+        store,
+        sender,
+        concurrency: 8,
+    })
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(), AppError> {
+    let config = Arc::new(config);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let bot = make_bot(&config, &token)?;
+    let me = bot
+        .get_me()
+        .await
+        .map_err(|e| AppError::Telegram(describe(&e)))?;
+    let username = me.username.clone().unwrap_or_default();
+    tracing::info!(bot = %username, "connected to the Bot API");
+    register_commands(&bot).await;
+
+    let publisher = Arc::new(
+        publisher(
+            Arc::clone(&config),
+            store.clone(),
+            bot.clone(),
+            Arc::clone(&clock),
+        )
+        .await?,
+    );
+    let app = App {
+        config: Arc::clone(&config),
+        store,
+        db: publisher.sender.db.clone(),
+        clock: Arc::clone(&clock),
+        username,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let busy = Arc::new(Mutex::new(()));
+
+    // The tick: every minute at second 0, in UTC. Local post times are computed by
+    // `publish::window`, so DST changes never shift them (see field notes).
+    let mut scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| AppError::Scheduler(e.to_string()))?;
+    let job = {
+        let (publisher, busy, stop) = (Arc::clone(&publisher), Arc::clone(&busy), stop_rx.clone());
+        Job::new_async("0 * * * * *", move |_id, _lock| {
+            let (publisher, busy, stop) = (Arc::clone(&publisher), Arc::clone(&busy), stop.clone());
+            Box::pin(async move { tick(&publisher, &busy, &stop).await })
+        })
+        .map_err(|e| AppError::Scheduler(e.to_string()))?
+    };
+    scheduler
+        .add(job)
+        .await
+        .map_err(|e| AppError::Scheduler(e.to_string()))?;
+    scheduler
+        .start()
+        .await
+        .map_err(|e| AppError::Scheduler(e.to_string()))?;
+    // Catch up at once after downtime rather than at the next minute.
+    {
+        let (publisher, busy, stop) = (Arc::clone(&publisher), Arc::clone(&busy), stop_rx.clone());
+        tokio::spawn(async move { tick(&publisher, &busy, &stop).await });
+    }
+
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree())
+        .dependencies(dptree::deps![app])
+        .default_handler(|_| async {})
+        .build();
+    let shutdown = dispatcher.shutdown_token();
+    // Below reqwest's 17 s client timeout, so a quiet poll never times out.
+    let listener = Polling::builder(bot)
+        .timeout(Duration::from_secs(10))
+        .delete_webhook()
+        .await
+        .build();
+    let dispatching = tokio::spawn(async move {
+        dispatcher
+            .dispatch_with_listener(
+                listener,
+                LoggingErrorHandler::with_custom_text("update listener error"),
+            )
+            .await
+    });
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down: finishing the message in flight");
+    let _ = stop_tx.send(true);
+    let _ = scheduler.shutdown().await;
+    if let Ok(done) = shutdown.shutdown() {
+        done.await;
+    }
+    let _ = dispatching.await;
+    // The tick holds `busy` while it sends; taking it means the last send is recorded.
+    let _guard = busy.lock().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn tick(publisher: &Publisher, busy: &Mutex<()>, stop: &watch::Receiver<bool>) {
+    let Ok(_guard) = busy.try_lock() else {
+        tracing::debug!("previous publish still running; skipping this tick");
+        return;
+    };
+    if *stop.borrow() {
+        return;
+    }
+    if let Err(e) = publisher
+        .publish_due(publisher.sender.clock.now(), stop)
+        .await
+    {
+        tracing::error!(error = %e, "publishing failed; the next tick tries again");
+    }
+}
+
+async fn register_commands(bot: &Bot) {
+    let commands: Vec<BotCommand> = Command::bot_commands();
+    if let Err(e) = bot.set_my_commands(commands).await {
+        tracing::warn!(error = %describe(&e), "could not register the command list");
+    }
+}
+
+/// SIGINT or SIGTERM (systemd and Docker stop services with SIGTERM).
+pub async fn wait_for_signal() -> Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -1,0 +1,238 @@
+//! The `dhikra run` and `dhikra post` processes: start-up refusals, a real run
+//! against the fake Bot API with SIGTERM, SIGKILL mid-broadcast, and two
+//! processes sharing one database.
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use support::fake_api::{FakeApi, TOKEN};
+use support::{Sandbox, data_dir, event_toml, stderr, stdout};
+
+/// Event files for today and tomorrow in UTC, so a run near midnight still has a post.
+fn today_data() -> tempfile::TempDir {
+    let today = Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let as_1944 = |d: chrono::NaiveDate| format!("1944-{}", d.format("%m-%d"));
+    data_dir(&[
+        ("today.toml", &event_toml("today", &as_1944(today), "اليوم")),
+        (
+            "tomorrow.toml",
+            &event_toml("tomorrow", &as_1944(tomorrow), "الغد"),
+        ),
+    ])
+}
+
+fn target_block(first: i64, n: usize) -> String {
+    (0..n as i64)
+        .map(|i| format!("[[targets]]\nchat = {}\n", first - i))
+        .collect()
+}
+
+fn sandbox(fake: &FakeApi, data: &std::path::Path, extra: &str) -> Sandbox {
+    Sandbox::with_data(
+        data,
+        &format!(
+            "timezone = \"UTC\"\npost_time = \"00:00\"\napi_url = \"{}\"\n[limits]\noverall_per_second = 1000\n{extra}",
+            fake.url
+        ),
+    )
+}
+
+fn spawn(s: &Sandbox, args: &[&str]) -> Child {
+    s.command(args)
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dhikra")
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dhikra did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn run_without_a_token_says_how_to_get_one() {
+    let s = Sandbox::new("");
+    let out = s.run(&["run"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("@BotFather"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_refuses_invalid_data_with_the_validation_messages() {
+    let data = data_dir(&[("bad.toml", &event_toml("bad", "1944-02-30", "سيئ"))]);
+    let s = Sandbox::with_data(data.path(), "");
+    let out = s
+        .command(&["run"])
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("bad.toml:6:8: field `date`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_posts_the_days_post_and_stops_cleanly_on_sigterm() {
+    let fake = FakeApi::start().await;
+    let data = today_data();
+    let s = sandbox(&fake, data.path(), &target_block(-1003000000001, 2));
+    let mut child = spawn(&s, &["run"]);
+    fake.wait_for(
+        Duration::from_secs(20),
+        "the catch-up post to both targets",
+        |sent| sent.len() >= 2,
+    )
+    .await;
+    fake.wait_for_calls("getUpdates", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(fake.calls("setMyCommands").len(), 1);
+    signal(&child, "TERM");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(15)))
+            .await
+            .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(fake.sent().len(), 2, "one post per target");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_killed_mid_broadcast_then_rerun_sends_each_target_one_copy() {
+    let fake = FakeApi::start().await;
+    fake.set_send_delay(Duration::from_millis(30));
+    let data = today_data();
+    let n = 60;
+    let first = -1004000000001;
+    let s = sandbox(&fake, data.path(), &target_block(first, n));
+    let mut child = spawn(&s, &["post"]);
+    fake.wait_for(
+        Duration::from_secs(20),
+        "a third of the broadcast",
+        |sent| sent.len() >= n / 3,
+    )
+    .await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap(); // reap it, so its pid is gone
+    let before = fake.sent().len();
+    assert!(before < n, "killed mid-broadcast ({before} of {n} sent)");
+
+    let out = s
+        .command(&["post"])
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let summary = stdout(&out);
+    let db = dhikra::storage::Db::open(&s.database()).await.unwrap();
+    let key = Utc::now().date_naive().to_string();
+    let unknown: Vec<i64> = db
+        .deliveries(&key)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.status == "unknown")
+        .map(|d| d.target_id)
+        .collect();
+    let targets = db.targets().await.unwrap();
+    for t in &targets {
+        let copies = fake.sent_to(t.chat_id.unwrap()).len();
+        if unknown.contains(&t.id) {
+            assert!(copies <= 1, "{}: {copies} copies", t.chat_key);
+        } else {
+            assert_eq!(copies, 1, "{}: {copies} copies\n{summary}", t.chat_key);
+        }
+    }
+    assert!(
+        unknown.len() <= 8,
+        "at most the in-flight sends are ambiguous: {unknown:?}"
+    );
+    assert!(summary.contains("already sent"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_post_processes_on_one_database_never_double_post() {
+    let fake = FakeApi::start().await;
+    fake.set_send_delay(Duration::from_millis(10));
+    let data = today_data();
+    let n = 40;
+    let first = -1005000000001;
+    let s = sandbox(&fake, data.path(), &target_block(first, n));
+    // Create the database first so both processes race on claims, not on migrations.
+    assert!(s.run(&["post", "--dry-run"]).status.success());
+    let a = spawn(&s, &["post"]);
+    let b = spawn(&s, &["post"]);
+    let (oa, ob) = tokio::task::spawn_blocking(move || {
+        (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(
+        oa.status.success() && ob.status.success(),
+        "{}\n{}",
+        stderr(&oa),
+        stderr(&ob)
+    );
+    for i in 0..n as i64 {
+        assert_eq!(fake.sent_to(first - i).len(), 1, "target {}", first - i);
+    }
+}
+
+#[test]
+fn dry_run_shows_what_would_go_where_without_telegram() {
+    let data = today_data();
+    // No api_url and no token: a dry run must not need either.
+    let s = Sandbox::with_data(
+        data.path(),
+        "timezone = \"UTC\"\n[[targets]]\nchat = -1001\n[[targets]]\nchat = \"@some_channel\"\n",
+    );
+    let out = s.run(&["post", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("-1001: would send 1 part(s)"), "{text}");
+    assert!(text.contains("@some_channel: would send"), "{text}");
+}
+
+#[test]
+fn post_refuses_another_day_without_force() {
+    let data = today_data();
+    let s = Sandbox::with_data(data.path(), "timezone = \"UTC\"");
+    let tomorrow = Utc::now()
+        .date_naive()
+        .succ_opt()
+        .unwrap()
+        .succ_opt()
+        .unwrap()
+        .to_string();
+    let out = s
+        .command(&["post", "--date", &tomorrow])
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+}

@@ -1,0 +1,392 @@
+//! A fake Telegram Bot API on a random loopback port. It speaks the real wire format
+//! (`{"ok":true,"result":…}` and Telegram's error bodies), records what the bot sent,
+//! serves queued updates to getUpdates, and plays scripted faults per chat.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+pub const TOKEN: &str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz012";
+pub const BOT_ID: i64 = 4242;
+pub const BOT_USERNAME: &str = "DhikraBot";
+
+/// A scripted answer to the next sendMessage for a chat.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// No fault: this send goes through (to script "the second send fails").
+    Pass,
+    /// 429 with `parameters.retry_after`.
+    RetryAfter(u32),
+    /// An error with this code and Telegram's description text.
+    Error(u16, &'static str),
+    /// 400 "group chat was upgraded to a supergroup chat" with `migrate_to_chat_id`.
+    Migrate(i64),
+    /// A body that is not the Bot API's JSON, as a broken proxy gives (a transient fault).
+    Garbage,
+    /// An HTTP 5xx with Telegram's JSON body (teloxide waits 10 s on these).
+    ServerError(u16),
+}
+
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub chat_id: i64,
+    pub text: String,
+    pub parse_mode: Option<String>,
+    pub thread_id: Option<i64>,
+    pub reply_to: Option<i64>,
+    pub reply_markup: Option<Value>,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+pub struct Inner {
+    pub sent: Vec<Sent>,
+    pub calls: Vec<(String, Value)>,
+    pub too_many_requests: usize,
+    faults: HashMap<i64, VecDeque<Fault>>,
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    chats: HashMap<String, Value>,
+    members: HashMap<(i64, i64), &'static str>,
+    send_delay: Duration,
+    per_chat_interval: Option<Duration>,
+    last_send: HashMap<i64, Instant>,
+    next_message_id: i32,
+}
+
+#[derive(Clone)]
+pub struct FakeApi {
+    pub url: String,
+    pub state: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+}
+
+type Shared = (Arc<Mutex<Inner>>, Arc<Notify>);
+
+impl FakeApi {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(Inner {
+            next_message_id: 100,
+            next_update_id: 1,
+            ..Default::default()
+        }));
+        let changed = Arc::new(Notify::new());
+        let app = Router::new()
+            .route("/{bot}/{method}", axum::routing::post(handle))
+            .with_state((state.clone(), changed.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url,
+            state,
+            changed,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.state.lock().expect("fake state"))
+    }
+
+    /// The next sendMessage calls to `chat` get these answers, in order.
+    pub fn fail(&self, chat: i64, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.faults.entry(chat).or_default().extend(faults));
+    }
+
+    pub fn set_send_delay(&self, d: Duration) {
+        self.with(|s| s.send_delay = d);
+    }
+
+    /// Answers 429 like Telegram when one chat gets two messages closer than `interval`.
+    pub fn enforce_per_chat(&self, interval: Duration) {
+        self.with(|s| s.per_chat_interval = Some(interval));
+    }
+
+    pub fn add_chat(&self, username: &str, id: i64, kind: &str) {
+        let chat = json!({"id": id, "type": kind, "title": username, "username": username.trim_start_matches('@'), "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": false, "limited_gifts": false, "unique_gifts": false, "premium_subscription": false}});
+        self.with(|s| s.chats.insert(username.to_owned(), chat));
+    }
+
+    pub fn set_member(&self, chat: i64, user: i64, status: &'static str) {
+        self.with(|s| s.members.insert((chat, user), status));
+    }
+
+    pub fn push_update(&self, mut update: Value) -> i64 {
+        let id = self.with(|s| {
+            let id = s.next_update_id;
+            s.next_update_id += 1;
+            update["update_id"] = json!(id);
+            s.updates.push_back(update);
+            id
+        });
+        self.changed.notify_waiters();
+        id
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.with(|s| s.sent.clone())
+    }
+
+    pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
+        self.with(|s| {
+            s.sent
+                .iter()
+                .filter(|m| m.chat_id == chat)
+                .cloned()
+                .collect()
+        })
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        let method = method.to_ascii_lowercase();
+        self.with(|s| {
+            s.calls
+                .iter()
+                .filter(|(m, _)| *m == method)
+                .map(|(_, b)| b.clone())
+                .collect()
+        })
+    }
+
+    pub fn too_many_requests(&self) -> usize {
+        self.with(|s| s.too_many_requests)
+    }
+
+    /// Waits until `pred` holds over the sent messages, or panics after `timeout`.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&[Sent]) -> bool,
+    ) -> Vec<Sent> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let sent = self.sent();
+            if pred(&sent) {
+                return sent;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; sent so far: {:#?}",
+                    sent.iter()
+                        .map(|m| (m.chat_id, m.text.chars().take(60).collect::<String>()))
+                        .collect::<Vec<_>>()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the bot has called `method` at least `n` times.
+    pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let calls = self.calls(method);
+            if calls.len() >= n {
+                return calls;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} {method} call(s)"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn ok(result: Value) -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({"ok": true, "result": result})),
+    )
+        .into_response()
+}
+
+fn error(code: u16, description: &str, parameters: Option<Value>) -> Response {
+    let mut body = json!({"ok": false, "error_code": code, "description": description});
+    if let Some(p) = parameters {
+        body["parameters"] = p;
+    }
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+pub fn user_json(id: i64) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": format!("User{id}"), "language_code": "ar"})
+}
+
+pub fn chat_json(id: i64) -> Value {
+    if id > 0 {
+        json!({"id": id, "type": "private", "first_name": format!("User{id}")})
+    } else {
+        json!({"id": id, "type": "supergroup", "title": "Group", "is_forum": true})
+    }
+}
+
+fn chat_id_of(body: &Value) -> i64 {
+    match &body["chat_id"] {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+async fn handle(
+    State((state, changed)): State<Shared>,
+    Path((bot, method)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if bot != format!("bot{TOKEN}") {
+        return error(401, "Unauthorized", None);
+    }
+    let method = method.to_ascii_lowercase();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state
+        .lock()
+        .expect("fake state")
+        .calls
+        .push((method.clone(), body.clone()));
+    match method.as_str() {
+        "getme" => ok(
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Dhikra", "username": BOT_USERNAME,
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": true,
+            "can_connect_to_business": false, "has_main_web_app": false}),
+        ),
+        "getupdates" => {
+            let offset = body["offset"].as_i64().unwrap_or(0);
+            for _ in 0..2 {
+                let ready: Vec<Value> = {
+                    let mut s = state.lock().expect("fake state");
+                    s.updates
+                        .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    s.updates.iter().cloned().collect()
+                };
+                if !ready.is_empty() {
+                    return ok(Value::Array(ready));
+                }
+                // A short long-poll: long enough to be cheap, short enough for fast shutdown.
+                let _ = tokio::time::timeout(Duration::from_millis(150), changed.notified()).await;
+            }
+            ok(json!([]))
+        }
+        "sendmessage" => send_message(&state, &body).await,
+        "editmessagetext" => {
+            let chat = chat_id_of(&body);
+            ok(
+                json!({"message_id": body["message_id"], "date": 1, "chat": chat_json(chat), "text": body["text"]}),
+            )
+        }
+        "getchat" => {
+            let key = match &body["chat_id"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            match state.lock().expect("fake state").chats.get(&key) {
+                Some(chat) => ok(chat.clone()),
+                None => error(400, "Bad Request: chat not found", None),
+            }
+        }
+        "getchatmember" => {
+            let chat = chat_id_of(&body);
+            let user = body["user_id"].as_i64().unwrap_or(0);
+            let status = state
+                .lock()
+                .expect("fake state")
+                .members
+                .get(&(chat, user))
+                .copied()
+                .unwrap_or("member");
+            match status {
+                "creator" => {
+                    ok(json!({"status": "creator", "user": user_json(user), "is_anonymous": false}))
+                }
+                s => ok(json!({"status": s, "user": user_json(user)})),
+            }
+        }
+        _ => ok(json!(true)),
+    }
+}
+
+async fn send_message(state: &Arc<Mutex<Inner>>, body: &Value) -> Response {
+    let chat = chat_id_of(body);
+    let (delay, fault) = {
+        let mut s = state.lock().expect("fake state");
+        let fault = s.faults.get_mut(&chat).and_then(VecDeque::pop_front);
+        (s.send_delay, fault)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Some(Fault::RetryAfter(n)) => {
+            state.lock().expect("fake state").too_many_requests += 1;
+            return error(
+                429,
+                &format!("Too Many Requests: retry after {n}"),
+                Some(json!({"retry_after": n})),
+            );
+        }
+        Some(Fault::Error(code, text)) => return error(code, text, None),
+        Some(Fault::Migrate(to)) => {
+            return error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                Some(json!({"migrate_to_chat_id": to})),
+            );
+        }
+        Some(Fault::Garbage) => {
+            return (StatusCode::OK, "<html>proxy error</html>").into_response();
+        }
+        Some(Fault::ServerError(code)) => return error(code, "Internal Server Error", None),
+        Some(Fault::Pass) | None => {}
+    }
+    let mut s = state.lock().expect("fake state");
+    let now = Instant::now();
+    if let Some(interval) = s.per_chat_interval
+        && let Some(last) = s.last_send.get(&chat)
+        && now.duration_since(*last) < interval
+    {
+        s.too_many_requests += 1;
+        return error(
+            429,
+            "Too Many Requests: retry after 1",
+            Some(json!({"retry_after": 1})),
+        );
+    }
+    s.last_send.insert(chat, now);
+    let id = s.next_message_id;
+    s.next_message_id += 1;
+    let text = body["text"].as_str().unwrap_or_default().to_owned();
+    s.sent.push(Sent {
+        chat_id: chat,
+        text: text.clone(),
+        parse_mode: body["parse_mode"].as_str().map(str::to_owned),
+        thread_id: body["message_thread_id"].as_i64(),
+        reply_to: body["reply_parameters"]["message_id"].as_i64(),
+        reply_markup: body.get("reply_markup").cloned(),
+        at: now,
+    });
+    let mut message =
+        json!({"message_id": id, "date": 1_780_000_000, "chat": chat_json(chat), "text": text});
+    if let Some(thread) = body["message_thread_id"].as_i64() {
+        message["message_thread_id"] = json!(thread);
+        message["is_topic_message"] = json!(true);
+    }
+    ok(message)
+}
