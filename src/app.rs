@@ -12,11 +12,11 @@ use teloxide::utils::command::BotCommands;
 use tokio::sync::{Mutex, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::bot::{App, Command, handler_tree};
+use crate::bot::{App, Command, Cooldown, handler_tree};
 use crate::calendar::{Clock, SystemClock};
 use crate::config::{Config, Token};
 use crate::delivery::{Alerts, Limiter, RetryPolicy, Sender, describe};
-use crate::publish::{Publisher, SharedStore, owner_id};
+use crate::publish::{Publisher, SharedCatalog, owner_id};
 use crate::storage::{Db, StorageError};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, AppError> {
 /// Everything that publishes: shared by `run` and `dhikra post`.
 pub async fn publisher(
     config: Arc<Config>,
-    store: SharedStore,
+    catalog: SharedCatalog,
     bot: Bot,
     clock: Arc<dyn Clock>,
 ) -> Result<Publisher, AppError> {
@@ -66,14 +66,14 @@ pub async fn publisher(
     };
     Ok(Publisher {
         config,
-        store,
+        catalog,
         sender,
         concurrency: 8,
     })
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(), AppError> {
+pub async fn run(config: Config, catalog: SharedCatalog, token: Token) -> Result<(), AppError> {
     let config = Arc::new(config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let bot = make_bot(&config, &token)?;
@@ -88,7 +88,7 @@ pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(),
     let publisher = Arc::new(
         publisher(
             Arc::clone(&config),
-            store.clone(),
+            catalog.clone(),
             bot.clone(),
             Arc::clone(&clock),
         )
@@ -96,10 +96,11 @@ pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(),
     );
     let app = App {
         config: Arc::clone(&config),
-        store,
+        catalog,
         db: publisher.sender.db.clone(),
         clock: Arc::clone(&clock),
         username,
+        cooldown: Arc::new(Cooldown::new(Duration::from_secs(3))),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let busy = Arc::new(Mutex::new(()));
@@ -131,10 +132,7 @@ pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(),
         tokio::spawn(async move { tick(&publisher, &busy, &stop).await });
     }
 
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler_tree())
-        .dependencies(dptree::deps![app])
-        .default_handler(|_| async {})
-        .build();
+    let mut dispatcher = dispatcher(bot.clone(), app);
     let shutdown = dispatcher.shutdown_token();
     // Below reqwest's 17 s client timeout, so a quiet poll never times out.
     let listener = Polling::builder(bot)
@@ -163,6 +161,18 @@ pub async fn run(config: Config, store: SharedStore, token: Token) -> Result<(),
     let _guard = busy.lock().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The update dispatcher over `handler_tree()`, with `app` as its dependency.
+pub fn dispatcher(
+    bot: Bot,
+    app: App,
+) -> Dispatcher<Bot, crate::bot::HandlerError, teloxide::dispatching::DefaultKey> {
+    Dispatcher::builder(bot, handler_tree())
+        .dependencies(dptree::deps![app])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+        .build()
 }
 
 async fn tick(publisher: &Publisher, busy: &Mutex<()>, stop: &watch::Receiver<bool>) {

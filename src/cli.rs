@@ -11,12 +11,14 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use crate::answer;
 use crate::app;
 use crate::calendar::{self, Clock, MonthDay, SystemClock};
 use crate::config::Config;
 use crate::delivery::Outcome;
 use crate::publish::{self, TargetResult};
 use crate::render;
+use crate::search::Catalog;
 use crate::storage::Db;
 use crate::store::EventStore;
 
@@ -60,6 +62,13 @@ pub enum Command {
     Events,
     /// Run the bot: answer updates and publish every day at the local post time.
     Run,
+    /// Print the answer the bot would give to a question.
+    Ask {
+        question: String,
+        /// One JSON object: {"kind", "events", "text"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Publish today's post now, through the same claims, limits and fault handling.
     Post {
         /// MM-DD or YYYY-MM-DD; another day than today needs --force (or --dry-run).
@@ -86,6 +95,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Events => events(&cli.config, &mut out),
         Command::Run => run_bot(&cli.config),
+        Command::Ask { question, json } => {
+            ask(&cli.config, &question, json, &SystemClock, &mut out)
+        }
         Command::Post {
             date,
             target,
@@ -384,6 +396,44 @@ async fn dry_run_report(
             )
         };
         let _ = writeln!(out, "{}: {line}", t.label());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(
+    config_path: &Path,
+    question: &str,
+    json: bool,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+) -> CliResult {
+    let config = load_config(config_path)?;
+    let catalog = Catalog::new(load_store(&config)?);
+    let today = calendar::today(clock.now(), config.timezone);
+    let reply = answer::reply(&catalog, question, config.style, today);
+    let text = render::to_plain(&reply.html);
+    if json {
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            kind: answer::ReplyKind,
+            events: &'a [String],
+            text: &'a str,
+        }
+        let value = Json {
+            kind: reply.kind,
+            events: &reply.events,
+            text: &text,
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&value).map_err(|e| e.to_string())?
+        );
+    } else {
+        let _ = writeln!(out, "{text}");
+        for b in &reply.buttons {
+            let _ = writeln!(out, "[{}]", b.text);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

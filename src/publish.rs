@@ -15,20 +15,21 @@ use crate::calendar::{self, local_instant};
 use crate::config::{Config, PostTime};
 use crate::delivery::{DeliveryError, Fault, Outcome, Sender, classify, describe};
 use crate::render;
+use crate::search::Catalog;
 use crate::storage::{Slot, StorageError, Target};
 use crate::store::EventStore;
 
-/// The event store as the running bot sees it: swapped whole on reload.
-pub type SharedStore = Arc<RwLock<Arc<EventStore>>>;
+/// The events and their index as the running bot sees them: swapped whole on reload.
+pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 
-pub fn shared(store: EventStore) -> SharedStore {
-    Arc::new(RwLock::new(Arc::new(store)))
+pub fn shared(store: EventStore) -> SharedCatalog {
+    Arc::new(RwLock::new(Arc::new(Catalog::new(store))))
 }
 
-pub fn current(store: &SharedStore) -> Arc<EventStore> {
-    store
+pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
+    catalog
         .read()
-        .map(|s| Arc::clone(&s))
+        .map(|c| Arc::clone(&c))
         .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
 }
 
@@ -98,7 +99,7 @@ impl Report {
 /// What to publish where: the shared path of the tick and of `dhikra post`.
 pub struct Publisher {
     pub config: Arc<Config>,
-    pub store: SharedStore,
+    pub catalog: SharedCatalog,
     pub sender: Sender,
     pub concurrency: usize,
 }
@@ -140,18 +141,15 @@ impl Publisher {
                 jobs.push((target, w.date.to_string(), w));
             }
         }
-        let store = current(&self.store);
+        let catalog = current(&self.catalog);
+        let store = &catalog.store;
         let mut posts: std::collections::HashMap<NaiveDate, Vec<String>> = Default::default();
         let mut work = Vec::new();
         for (target, key, w) in jobs {
             let parts = posts
                 .entry(w.date)
                 .or_insert_with(|| {
-                    render::post(
-                        &store.on_date(w.date, config.leap_day),
-                        &store,
-                        config.style,
-                    )
+                    render::post(&store.on_date(w.date, config.leap_day), store, config.style)
                 })
                 .clone();
             if parts.is_empty() {
@@ -175,8 +173,9 @@ impl Publisher {
     ) -> Result<Report, PublishError> {
         self.prepare(now).await?;
         let config = &self.config;
-        let store = current(&self.store);
-        let parts = render::post(&store.on_date(date, config.leap_day), &store, config.style);
+        let catalog = current(&self.catalog);
+        let store = &catalog.store;
+        let parts = render::post(&store.on_date(date, config.leap_day), store, config.style);
         if parts.is_empty() {
             return Ok(Report::default());
         }

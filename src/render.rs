@@ -300,13 +300,14 @@ fn tokenize(html: &str) -> Vec<&str> {
             rest.find(|c: char| !c.is_ascii_whitespace())
                 .unwrap_or(rest.len())
         } else {
-            // A word: up to whitespace, a tag or an entity; cut long words at 64 chars.
+            // A word: up to whitespace, a tag or an entity. A very long word is cut
+            // every 32 characters (at most 64 UTF-16 units), so any limit holds it.
             let end = rest
                 .find(|c: char| c.is_ascii_whitespace() || c == '<' || c == '&')
                 .unwrap_or(rest.len());
             let mut take = end;
-            if rest[..end].chars().count() > 64 {
-                take = rest.char_indices().nth(64).map_or(end, |(b, _)| b);
+            if rest[..end].chars().count() > 32 {
+                take = rest.char_indices().nth(32).map_or(end, |(b, _)| b);
             }
             take.max(rest.chars().next().map_or(1, char::len_utf8))
         };

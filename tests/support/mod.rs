@@ -154,3 +154,119 @@ pub async fn publisher(config: Config, clock: Arc<TestClock>) -> Publisher {
     p.sender.policy = fast_retries();
     p
 }
+
+/// The bot's dispatcher running against a fake Bot API, with a temp database.
+pub struct BotHandle {
+    pub fake: fake_api::FakeApi,
+    pub db: dhikra::storage::Db,
+    pub clock: Arc<TestClock>,
+    shutdown: teloxide::dispatching::ShutdownToken,
+    _dirs: (tempfile::TempDir,),
+}
+
+impl BotHandle {
+    pub async fn stop(self) {
+        if let Ok(done) = self.shutdown.shutdown() {
+            done.await;
+        }
+    }
+}
+
+/// Like zero2prod's `spawn_app`: the handler tree as `dhikra run` wires it, on a
+/// fake Bot API, with the shipped events and a temp database.
+pub async fn spawn_bot(extra_config: &str) -> BotHandle {
+    use teloxide::update_listeners::Polling;
+    let fake = fake_api::FakeApi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = test_config(&fake, &root().join("data"), dir.path(), extra_config);
+    let clock = TestClock::new(Utc::now());
+    let token = Token::new(fake_api::TOKEN).unwrap();
+    let bot = dhikra::app::make_bot(&config, &token).unwrap();
+    let catalog = dhikra::publish::shared(EventStore::load(&config.data_dir).unwrap());
+    let db = dhikra::storage::Db::open(&config.database).await.unwrap();
+    db.sync_config_targets(&config.targets, clock.now())
+        .await
+        .unwrap();
+    let app = dhikra::bot::App {
+        config: Arc::new(config),
+        catalog,
+        db: db.clone(),
+        clock: clock.clone(),
+        username: fake_api::BOT_USERNAME.to_owned(),
+        cooldown: Arc::new(dhikra::bot::Cooldown::new(std::time::Duration::from_secs(
+            3,
+        ))),
+    };
+    let mut dispatcher = dhikra::app::dispatcher(bot.clone(), app);
+    let shutdown = dispatcher.shutdown_token();
+    let listener = Polling::builder(bot)
+        .timeout(std::time::Duration::from_secs(1))
+        .build();
+    tokio::spawn(async move {
+        dispatcher
+            .dispatch_with_listener(
+                listener,
+                teloxide::error_handlers::LoggingErrorHandler::new(),
+            )
+            .await;
+    });
+    BotHandle {
+        fake,
+        db,
+        clock,
+        shutdown,
+        _dirs: (dir,),
+    }
+}
+
+/// Telegram update JSON, as the Bot API sends it.
+pub mod updates {
+    use serde_json::{Value, json};
+
+    use super::fake_api::{BOT_ID, BOT_USERNAME, chat_json, user_json};
+
+    pub fn message(chat: i64, user: i64, message_id: i64, text: &str) -> Value {
+        let mut msg = json!({"message_id": message_id, "date": 1_780_000_000, "chat": chat_json(chat), "from": user_json(user), "text": text});
+        if text.starts_with('/') {
+            let len = text
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .encode_utf16()
+                .count();
+            msg["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+        }
+        json!({"message": msg})
+    }
+
+    pub fn in_topic(mut update: Value, thread: i64) -> Value {
+        update["message"]["message_thread_id"] = json!(thread);
+        update["message"]["is_topic_message"] = json!(true);
+        update
+    }
+
+    pub fn replying_to_bot(mut update: Value, chat: i64) -> Value {
+        let bot =
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Dhikra", "username": BOT_USERNAME});
+        update["message"]["reply_to_message"] = json!({"message_id": 1, "date": 1_780_000_000, "chat": chat_json(chat), "from": bot, "text": "…"});
+        update
+    }
+
+    pub fn callback(chat: i64, user: i64, data: &str) -> Value {
+        let bot =
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Dhikra", "username": BOT_USERNAME});
+        json!({"callback_query": {"id": "cb-1", "from": user_json(user), "chat_instance": "ci", "data": data,
+            "message": {"message_id": 500, "date": 1_780_000_000, "chat": chat_json(chat), "from": bot, "text": "…"}}})
+    }
+
+    pub fn inline(user: i64, query: &str) -> Value {
+        json!({"inline_query": {"id": "iq-1", "from": user_json(user), "query": query, "offset": ""}})
+    }
+
+    pub fn bot_added(chat: i64, by: i64) -> Value {
+        let bot =
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Dhikra", "username": BOT_USERNAME});
+        json!({"my_chat_member": {"chat": chat_json(chat), "from": user_json(by), "date": 1_780_000_000,
+            "old_chat_member": {"status": "left", "user": bot}, "new_chat_member": {"status": "member", "user": bot}}})
+    }
+}
