@@ -12,6 +12,7 @@ use teloxide::utils::command::BotCommands;
 use tokio::sync::{Mutex, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::admin::AdminCommand;
 use crate::bot::{App, Command, Cooldown, handler_tree};
 use crate::calendar::{Clock, SystemClock};
 use crate::config::{Config, Token};
@@ -61,7 +62,7 @@ pub async fn publisher(
         db,
         limiter: Arc::new(Limiter::new(&config.limits)),
         clock,
-        policy: RetryPolicy::default(),
+        policy: RetryPolicy::from_config(&config.retries),
         owner: owner_id(),
     };
     Ok(Publisher {
@@ -73,7 +74,12 @@ pub async fn publisher(
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub async fn run(config: Config, catalog: SharedCatalog, token: Token) -> Result<(), AppError> {
+pub async fn run(
+    config: Config,
+    config_path: &std::path::Path,
+    catalog: SharedCatalog,
+    token: Token,
+) -> Result<(), AppError> {
     let config = Arc::new(config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let bot = make_bot(&config, &token)?;
@@ -83,7 +89,7 @@ pub async fn run(config: Config, catalog: SharedCatalog, token: Token) -> Result
         .map_err(|e| AppError::Telegram(describe(&e)))?;
     let username = me.username.clone().unwrap_or_default();
     tracing::info!(bot = %username, "connected to the Bot API");
-    register_commands(&bot).await;
+    register_commands(&bot, config.admin_chat).await;
 
     let publisher = Arc::new(
         publisher(
@@ -94,6 +100,7 @@ pub async fn run(config: Config, catalog: SharedCatalog, token: Token) -> Result
         )
         .await?,
     );
+    let (stop_tx, stop_rx) = watch::channel(false);
     let app = App {
         config: Arc::clone(&config),
         catalog,
@@ -101,8 +108,10 @@ pub async fn run(config: Config, catalog: SharedCatalog, token: Token) -> Result
         clock: Arc::clone(&clock),
         username,
         cooldown: Arc::new(Cooldown::new(Duration::from_secs(3))),
+        publisher: Arc::clone(&publisher),
+        stop: stop_rx.clone(),
+        config_path: Some(config_path.to_owned()),
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
     let busy = Arc::new(Mutex::new(()));
 
     // The tick: every minute at second 0, in UTC. Local post times are computed by
@@ -191,10 +200,21 @@ async fn tick(publisher: &Publisher, busy: &Mutex<()>, stop: &watch::Receiver<bo
     }
 }
 
-async fn register_commands(bot: &Bot) {
+/// Everyone sees the user commands; the admin chat also sees the admin ones.
+async fn register_commands(bot: &Bot, admin_chat: Option<i64>) {
     let commands: Vec<BotCommand> = Command::bot_commands();
-    if let Err(e) = bot.set_my_commands(commands).await {
+    if let Err(e) = bot.set_my_commands(commands.clone()).await {
         tracing::warn!(error = %describe(&e), "could not register the command list");
+    }
+    if let Some(chat) = admin_chat {
+        let mut all = commands;
+        all.extend(AdminCommand::bot_commands());
+        let scope = teloxide::types::BotCommandScope::Chat {
+            chat_id: teloxide::types::Recipient::Id(ChatId(chat)),
+        };
+        if let Err(e) = bot.set_my_commands(all).scope(scope).await {
+            tracing::warn!(error = %describe(&e), "could not register the admin commands");
+        }
     }
 }
 

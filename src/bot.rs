@@ -2,6 +2,7 @@
 //! short function that asks the core (`answer`, `render`) for a reply and sends it.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,13 +14,15 @@ use teloxide::types::{
     ParseMode, ReplyParameters,
 };
 use teloxide::utils::command::BotCommands;
+use tokio::sync::watch;
 
+use crate::admin;
 use crate::answer::{self, Intent, Reply};
 use crate::arabic;
 use crate::calendar::{self, Clock};
 use crate::config::Config;
 use crate::dates;
-use crate::publish::{SharedCatalog, current};
+use crate::publish::{Publisher, SharedCatalog, current};
 use crate::render;
 use crate::search::{self, Catalog};
 use crate::storage::{Db, Subscription};
@@ -37,6 +40,12 @@ pub struct App {
     /// The bot's @username without the @, for `/cmd@Bot` and mentions.
     pub username: String,
     pub cooldown: Arc<Cooldown>,
+    /// Reposts go through the same path as the daily post.
+    pub publisher: Arc<Publisher>,
+    /// Set on shutdown; a repost in progress stops before its next claim.
+    pub stop: watch::Receiver<bool>,
+    /// Where `/reload` re-reads the targets from (none: data only).
+    pub config_path: Option<PathBuf>,
 }
 
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -62,17 +71,19 @@ pub enum Command {
     About,
 }
 
-/// Parses a command, also when a newline rather than a space follows it
-/// (`/event\nمونتي`), which teloxide's parser rejects.
-pub fn parse_command(text: &str, bot_username: &str) -> Option<Command> {
-    let first_break = text.find(char::is_whitespace);
-    let text = match first_break {
+/// A command with a newline rather than a space after it (`/event\nمونتي`), which
+/// teloxide's parser rejects, rewritten with a space.
+pub fn normalize_command(text: &str) -> String {
+    match text.find(char::is_whitespace) {
         Some(i) if text[i..].starts_with(['\n', '\r']) => {
             format!("{} {}", &text[..i], text[i..].trim_start())
         }
         _ => text.to_owned(),
-    };
-    Command::parse(&text, bot_username).ok()
+    }
+}
+
+pub fn parse_command(text: &str, bot_username: &str) -> Option<Command> {
+    Command::parse(&normalize_command(text), bot_username).ok()
 }
 
 /// One question per user every few seconds in a group, so one person cannot flood it.
@@ -110,7 +121,18 @@ impl Cooldown {
 pub fn handler_tree() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
-        .branch(Update::filter_callback_query().endpoint(on_callback))
+        .branch(
+            Update::filter_callback_query()
+                .branch(
+                    dptree::filter(|q: CallbackQuery| {
+                        q.data
+                            .as_deref()
+                            .is_some_and(|d| d.starts_with("rp:") || d.starts_with("tg:"))
+                    })
+                    .endpoint(admin::on_admin_callback),
+                )
+                .endpoint(on_callback),
+        )
         .branch(Update::filter_inline_query().endpoint(on_inline))
         .branch(
             Update::filter_message()
@@ -119,6 +141,13 @@ pub fn handler_tree() -> UpdateHandler<HandlerError> {
                         msg.text().and_then(|t| parse_command(t, &app.username))
                     })
                     .endpoint(on_command),
+                )
+                .branch(
+                    dptree::filter_map(|msg: Message, app: App| {
+                        msg.text()
+                            .and_then(|t| admin::parse_admin_command(t, &app.username))
+                    })
+                    .endpoint(admin::on_admin_command),
                 )
                 .branch(dptree::filter_map(question_in).endpoint(on_question)),
         )

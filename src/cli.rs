@@ -242,7 +242,7 @@ fn run_bot(config_path: &Path) -> CliResult {
         "event store loaded"
     );
     runtime()?
-        .block_on(app::run(config, publish::shared(store), token))
+        .block_on(app::run(config, config_path, publish::shared(store), token))
         .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -373,11 +373,7 @@ async fn dry_run_report(
         out,
         "dry run: the post of {date} has {parts} part(s); nothing is sent"
     );
-    for t in targets.iter().filter(|t| {
-        only.is_none_or(|o| {
-            t.chat_key == o || t.chat_id.map(|c| c.to_string()).as_deref() == Some(o)
-        })
-    }) {
+    for t in targets.iter().filter(|t| only.is_none_or(|o| t.names(o))) {
         let done = sent
             .iter()
             .filter(|d| d.target_id == t.id && d.status == "sent")

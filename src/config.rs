@@ -117,6 +117,24 @@ pub struct Limits {
     pub group_per_minute: u32,
 }
 
+/// How transient failures are retried (see `delivery::RetryPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    pub min_delay_ms: u32,
+    pub max_delay_ms: u32,
+    pub max_retries: u32,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self {
+            min_delay_ms: 1000,
+            max_delay_ms: 60_000,
+            max_retries: 5,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -144,6 +162,7 @@ pub struct Config {
     pub admin_chat: Option<i64>,
     pub token_file: Option<PathBuf>,
     pub limits: Limits,
+    pub retries: Retries,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +185,16 @@ struct RawConfig {
     token_file: Option<String>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    delivery: RawDelivery,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    retry_min_delay_ms: Option<i64>,
+    retry_max_delay_ms: Option<i64>,
+    max_retries: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -379,6 +408,40 @@ impl Config {
                 defaults.group_per_minute,
             )?,
         };
+        let whole =
+            |key: &str, value: Option<i64>, default: u32, min: u32| -> Result<u32, ConfigError> {
+                match pick(&format!("delivery_{key}"), value.map(|v| v.to_string())) {
+                    Some(v) => v.parse::<u32>().ok().filter(|v| *v >= min).ok_or_else(|| {
+                        key_err(
+                            &format!("delivery.{key}"),
+                            format!("`{v}` is not a whole number of at least {min}"),
+                        )
+                    }),
+                    None => Ok(default),
+                }
+            };
+        let d = Retries::default();
+        let retries = Retries {
+            min_delay_ms: whole(
+                "retry_min_delay_ms",
+                raw.delivery.retry_min_delay_ms,
+                d.min_delay_ms,
+                1,
+            )?,
+            max_delay_ms: whole(
+                "retry_max_delay_ms",
+                raw.delivery.retry_max_delay_ms,
+                d.max_delay_ms,
+                1,
+            )?,
+            max_retries: whole("max_retries", raw.delivery.max_retries, d.max_retries, 0)?,
+        };
+        if retries.max_delay_ms < retries.min_delay_ms {
+            return Err(key_err(
+                "delivery.retry_max_delay_ms",
+                "is smaller than retry_min_delay_ms",
+            ));
+        }
         Ok(Config {
             timezone,
             post_time,
@@ -393,6 +456,7 @@ impl Config {
             admin_chat,
             token_file: pick("token_file", raw.token_file).map(PathBuf::from),
             limits,
+            retries,
         })
     }
 
@@ -423,6 +487,7 @@ impl Token {
         {
             return Err(ConfigError::BadToken("has characters a token never has"));
         }
+        crate::logging::register_secret(secret);
         Ok(Self(raw.to_owned()))
     }
 

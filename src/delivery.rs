@@ -132,6 +132,15 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    pub fn from_config(r: &crate::config::Retries) -> Self {
+        Self {
+            min_delay: Duration::from_millis(u64::from(r.min_delay_ms)),
+            max_delay: Duration::from_millis(u64::from(r.max_delay_ms)),
+            max_retries: r.max_retries as usize,
+            ..Self::default()
+        }
+    }
+
     fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
         ExponentialBuilder::default()
             .with_min_delay(self.min_delay)

@@ -1,8 +1,11 @@
 //! Dhikra (ذكرى): an Arabic "on this day" Telegram bot.
 //!
 //! The functional core has no I/O: [`calendar`], [`event`], [`store`], [`arabic`],
-//! [`render`]. The shell around it reads configuration and runs the command line.
+//! [`dates`], [`search`], [`answer`], [`render`]. The shell around it — [`config`],
+//! [`storage`], [`delivery`], [`publish`], [`bot`], [`admin`], [`app`], [`cli`] —
+//! talks to the disk, the database and Telegram.
 
+pub mod admin;
 pub mod answer;
 pub mod app;
 pub mod arabic;
@@ -13,6 +16,7 @@ pub mod config;
 pub mod dates;
 pub mod delivery;
 pub mod event;
+pub mod logging;
 pub mod publish;
 pub mod render;
 pub mod search;

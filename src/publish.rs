@@ -171,14 +171,13 @@ impl Publisher {
         stop: &watch::Receiver<bool>,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Result<Report, PublishError> {
-        self.prepare(now).await?;
-        let config = &self.config;
         let catalog = current(&self.catalog);
         let store = &catalog.store;
-        let parts = render::post(&store.on_date(date, config.leap_day), store, config.style);
-        if parts.is_empty() {
-            return Ok(Report::default());
-        }
+        let parts = render::post(
+            &store.on_date(date, self.config.leap_day),
+            store,
+            self.config.style,
+        );
         // A forced repost is a new delivery with its own key; an ordinary run shares
         // today's key with the scheduler, so nothing goes out twice.
         let (key, until) = if force {
@@ -189,19 +188,38 @@ impl Publisher {
         } else {
             (
                 date.to_string(),
-                calendar::end_of_day(date, config.timezone),
+                calendar::end_of_day(date, self.config.timezone),
             )
         };
-        let targets = self.sender.db.targets().await?;
-        let work = targets
+        self.broadcast(parts, &key, only, until, now, stop, progress)
+            .await
+    }
+
+    /// Sends `parts` to every enabled target (or the one named) under delivery key
+    /// `key`, through the claims, limits and fault handling of the daily post.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn broadcast(
+        &self,
+        parts: Vec<String>,
+        key: &str,
+        only: Option<&str>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        stop: &watch::Receiver<bool>,
+        progress: &(dyn Fn(&TargetResult) + Sync),
+    ) -> Result<Report, PublishError> {
+        if parts.is_empty() {
+            return Ok(Report::default());
+        }
+        self.prepare(now).await?;
+        let work = self
+            .sender
+            .db
+            .targets()
+            .await?
             .into_iter()
-            .filter(|t| t.enabled && t.chat_id.is_some())
-            .filter(|t| {
-                only.is_none_or(|o| {
-                    t.chat_key == o || t.chat_id.map(|c| c.to_string()).as_deref() == Some(o)
-                })
-            })
-            .map(|t| (t, key.clone(), parts.clone(), until))
+            .filter(|t| t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o)))
+            .map(|t| (t, key.to_owned(), parts.clone(), until))
             .collect();
         Ok(self.deliver_all(work, stop, progress).await)
     }

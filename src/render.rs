@@ -154,13 +154,24 @@ pub fn post(events: &[&Event], store: &EventStore, style: Style) -> Vec<String> 
 /// left-to-right.
 pub fn keep_rtl(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + 64);
+    // Preformatted text (paths, error lists) is left as it is.
+    let mut in_pre = false;
     for (i, line) in html.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        match first_visible(line) {
-            Some(c) if !arabic::is_arabic_letter(c) && c != RLM => out.push(RLM),
-            _ => {}
+        let opens_pre = line.trim_start().starts_with("<pre>");
+        if !in_pre || opens_pre {
+            match first_visible(line) {
+                Some(c) if !arabic::is_arabic_letter(c) && c != RLM && !opens_pre => out.push(RLM),
+                _ => {}
+            }
+        }
+        if line.contains("<pre>") {
+            in_pre = true;
+        }
+        if line.contains("</pre>") {
+            in_pre = false;
         }
         out.push_str(line);
     }
@@ -454,6 +465,12 @@ mod tests {
         assert!(!lines[3].starts_with(RLM));
         // Idempotent.
         assert_eq!(keep_rtl(&out), out);
+    }
+
+    #[test]
+    fn preformatted_lines_get_no_marks() {
+        let out = keep_rtl("خطأ:\n<pre>data/x.toml:1:1: bad\nline two</pre>\nبعده");
+        assert_eq!(out, "خطأ:\n<pre>data/x.toml:1:1: bad\nline two</pre>\nبعده");
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether `name` (a chat key, a numeric chat id, or `#<row id>`) names this target.
+    pub fn names(&self, name: &str) -> bool {
+        self.chat_key == name
+            || self.chat_id.map(|c| c.to_string()).as_deref() == Some(name)
+            || name.strip_prefix('#').and_then(|n| n.parse::<i64>().ok()) == Some(self.id)
+    }
+
     /// The name shown to admins: the @name or id it was configured with, and the current id.
     pub fn label(&self) -> String {
         match self.chat_id {
@@ -89,6 +96,29 @@ pub enum Claim {
     Failed(String),
     /// A process stopped while sending it: Telegram may or may not have it.
     Unknown,
+}
+
+/// A repost waiting for an admin's «تأكيد».
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub id: String,
+    pub admin_id: i64,
+    /// The day whose post is reposted (YYYY-MM-DD).
+    pub date: String,
+    /// Only this event's post, when set.
+    pub event_id: Option<String>,
+    /// Only this target, when set.
+    pub target: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    Go(Confirmation),
+    AlreadyUsed,
+    Cancelled,
+    Expired,
+    Missing,
 }
 
 /// One part of one post to one target: the key of the delivery log.
@@ -573,6 +603,77 @@ impl Db {
         Ok(sqlx::query_as::<_, Delivery>(concat!("SELECT ", delivery_columns!(), " FROM deliveries d WHERE updated_at = (SELECT MAX(updated_at) FROM deliveries e WHERE e.target_id = d.target_id) ORDER BY target_id"))
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    // ---- confirmations -------------------------------------------------------
+
+    pub async fn create_confirmation(&self, c: &Confirmation, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO confirmations (id, admin_id, date, event_id, target, state, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(c.admin_id)
+        .bind(&c.date)
+        .bind(&c.event_id)
+        .bind(&c.target)
+        .bind(ts(now))
+        .bind(ts(c.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a confirmation once: the single `UPDATE` decides between a double press
+    /// and two admins pressing at the same moment.
+    pub async fn use_confirmation(&self, id: &str, now: DateTime<Utc>) -> Result<Confirmed> {
+        let used = sqlx::query("UPDATE confirmations SET state = 'done' WHERE id = ? AND state = 'pending' AND expires_at > ?")
+            .bind(id)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT id, admin_id, date, event_id, target, state, expires_at FROM confirmations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Confirmed::Missing);
+        };
+        let c = Confirmation {
+            id: row.get("id"),
+            admin_id: row.get("admin_id"),
+            date: row.get("date"),
+            event_id: row.get("event_id"),
+            target: row.get("target"),
+            expires_at: parse_ts(&row.get::<String, _>("expires_at")).unwrap_or(now),
+        };
+        Ok(
+            match (used.rows_affected(), row.get::<String, _>("state").as_str()) {
+                (1, _) => Confirmed::Go(c),
+                (_, "done") => Confirmed::AlreadyUsed,
+                (_, "cancelled") => Confirmed::Cancelled,
+                _ => Confirmed::Expired,
+            },
+        )
+    }
+
+    pub async fn cancel_confirmation(&self, id: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE confirmations SET state = 'cancelled' WHERE id = ? AND state = 'pending'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn set_confirmation_result(&self, id: &str, result: &str) -> Result<()> {
+        sqlx::query("UPDATE confirmations SET result = ? WHERE id = ?")
+            .bind(result)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // ---- audit ---------------------------------------------------------------

@@ -160,6 +160,12 @@ impl EventStore {
 
         let mut events = Vec::new();
         let mut positions: Vec<(PathBuf, String, Vec<Spanned<String>>)> = Vec::new();
+        // Every id that parsed, even in a file with other problems: one broken event
+        // must not also report every `related` that points at it.
+        let declared: std::collections::HashSet<String> = parsed
+            .iter()
+            .map(|(_, _, raw)| raw.id.get_ref().clone())
+            .collect();
         for (path, text, raw) in parsed {
             let mut err = |span: std::ops::Range<usize>, field: &str, message: String| {
                 let (line, column) = line_col(&text, span.start);
@@ -340,7 +346,7 @@ impl EventStore {
         for (i, event) in events.iter().enumerate() {
             let (path, text, _) = &positions[i];
             for rid in &event.related {
-                if !by_id.contains_key(rid) || rid == &event.id {
+                if !declared.contains(rid.as_str()) || rid == &event.id {
                     let at = text.find(&format!("\"{rid}\"")).unwrap_or(0);
                     let (line, column) = line_col(text, at);
                     let why = if rid == &event.id {
@@ -627,6 +633,24 @@ url = "https://example.org/x"
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].field.as_deref(), Some("aliases"));
         assert!(errors[0].message.contains("sample"));
+    }
+
+    #[test]
+    fn a_broken_event_does_not_cascade_into_related_errors() {
+        let broken = MINIMAL.replace("1944-06-04", "1944-02-30");
+        let other = MINIMAL
+            .replace("sample", "second")
+            .replace("معركة تجريبية", "معركة أخرى")
+            .replace("تجربة", "ثانية")
+            .replace("summary_ar", "related = [\"sample\"]\nsummary_ar");
+        let errors = load(&[
+            ("events/sample.toml", &broken),
+            ("events/second.toml", &other),
+        ])
+        .unwrap_err()
+        .0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field.as_deref(), Some("date"));
     }
 
     #[test]

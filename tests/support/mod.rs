@@ -175,20 +175,34 @@ impl BotHandle {
 /// Like zero2prod's `spawn_app`: the handler tree as `dhikra run` wires it, on a
 /// fake Bot API, with the shipped events and a temp database.
 pub async fn spawn_bot(extra_config: &str) -> BotHandle {
+    spawn_bot_with_data(extra_config, &root().join("data")).await
+}
+
+/// `spawn_bot` over another data folder (one a test may break, for `/reload`).
+pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
     use teloxide::update_listeners::Polling;
     let fake = fake_api::FakeApi::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = test_config(&fake, &root().join("data"), dir.path(), extra_config);
+    let config = test_config(&fake, data, dir.path(), extra_config);
     let clock = TestClock::new(Utc::now());
     let token = Token::new(fake_api::TOKEN).unwrap();
     let bot = dhikra::app::make_bot(&config, &token).unwrap();
     let catalog = dhikra::publish::shared(EventStore::load(&config.data_dir).unwrap());
-    let db = dhikra::storage::Db::open(&config.database).await.unwrap();
-    db.sync_config_targets(&config.targets, clock.now())
-        .await
-        .unwrap();
+    let config = Arc::new(config);
+    let mut publisher = dhikra::app::publisher(
+        Arc::clone(&config),
+        catalog.clone(),
+        bot.clone(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    publisher.sender.policy = fast_retries();
+    let db = publisher.sender.db.clone();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    std::mem::forget(stop_tx);
     let app = dhikra::bot::App {
-        config: Arc::new(config),
+        config,
         catalog,
         db: db.clone(),
         clock: clock.clone(),
@@ -196,6 +210,9 @@ pub async fn spawn_bot(extra_config: &str) -> BotHandle {
         cooldown: Arc::new(dhikra::bot::Cooldown::new(std::time::Duration::from_secs(
             3,
         ))),
+        publisher: Arc::new(publisher),
+        stop,
+        config_path: None,
     };
     let mut dispatcher = dhikra::app::dispatcher(bot.clone(), app);
     let shutdown = dispatcher.shutdown_token();

@@ -1,0 +1,336 @@
+//! Admin commands through the fake Bot API: who may use them, confirmed reposts
+//! (once, however often «تأكيد» is pressed; never after expiry), /reload keeping
+//! the last good data, /status, /targets and the audit log.
+
+mod support;
+
+use std::time::Duration;
+
+use support::spawn_bot;
+use support::updates::{callback, message};
+
+const ADMIN: i64 = 9001;
+const STRANGER: i64 = 9002;
+const CHANNEL_A: i64 = -1008000000001;
+const CHANNEL_B: i64 = -1008000000002;
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config() -> String {
+    format!(
+        "admins = [{ADMIN}]\n[[targets]]\nchat = {CHANNEL_A}\n[[targets]]\nchat = {CHANNEL_B}\n"
+    )
+}
+
+/// The «تأكيد» callback data from the last message that has one.
+fn confirm_button(sent: &[support::fake_api::Sent]) -> String {
+    sent.iter()
+        .rev()
+        .find_map(|m| {
+            m.reply_markup.as_ref()?["inline_keyboard"][0][0]["callback_data"]
+                .as_str()
+                .filter(|d| d.starts_with("rp:ok:"))
+                .map(str::to_owned)
+        })
+        .expect("a confirmation button")
+}
+
+async fn audit_rows(bot: &support::BotHandle) -> Vec<(Option<i64>, String, String)> {
+    bot.db
+        .recent_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, u, a, _, r)| (u, a, r))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_non_admin_repost_posts_nothing_and_is_audited() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(STRANGER, STRANGER, 1, "/repost 06-04"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the refusal", |s| !s.is_empty())
+        .await;
+    assert!(sent[0].text.contains("للمشرفين فقط"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(bot.fake.sent_to(CHANNEL_A).is_empty() && bot.fake.sent_to(CHANNEL_B).is_empty());
+    assert!(
+        audit_rows(&bot)
+            .await
+            .contains(&(Some(STRANGER), "repost".into(), "refused".into()))
+    );
+    // A non-admin pressing an admin's button is refused too.
+    bot.fake
+        .push_update(callback(STRANGER, STRANGER, "rp:ok:0000000000000000"));
+    bot.fake
+        .wait_for_calls("answerCallbackQuery", 1, WAIT)
+        .await;
+    assert!(
+        audit_rows(&bot)
+            .await
+            .contains(&(Some(STRANGER), "button".into(), "refused".into()))
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_repost_confirmed_twice_posts_exactly_once_per_target() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 1, "/repost 06-04"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the preview and buttons", |s| {
+            s.iter().any(|m| m.reply_markup.is_some())
+        })
+        .await;
+    assert!(
+        sent.iter()
+            .any(|m| m.text.contains("في مثل هذا اليوم 4 يونيو 1944م")),
+        "the preview is shown"
+    );
+    let confirm = confirm_button(&sent);
+    assert!(
+        bot.fake.sent_to(CHANNEL_A).is_empty(),
+        "nothing before the confirmation"
+    );
+    // Pressed twice (or by two admins at once).
+    bot.fake.push_update(callback(ADMIN, ADMIN, &confirm));
+    bot.fake.push_update(callback(ADMIN, ADMIN, &confirm));
+    bot.fake
+        .wait_for(WAIT, "the repost report", |s| {
+            s.iter().any(|m| m.text.contains("انتهت إعادة النشر"))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bot.fake.sent_to(CHANNEL_A).len(), 1);
+    assert_eq!(bot.fake.sent_to(CHANNEL_B).len(), 1);
+    assert!(
+        bot.fake.sent_to(CHANNEL_A)[0]
+            .text
+            .contains("قوات الحلفاء تدخل روما")
+    );
+    let rows = audit_rows(&bot).await;
+    assert!(
+        rows.iter()
+            .any(|(_, a, r)| a == "repost-confirm" && r == "started")
+    );
+    assert!(
+        rows.iter()
+            .any(|(_, a, r)| a == "repost-confirm" && r.contains("already"))
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_confirmation_posts_nothing() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 1, "/repost rome-liberation"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the buttons", |s| {
+            s.iter().any(|m| m.reply_markup.is_some())
+        })
+        .await;
+    let confirm = confirm_button(&sent);
+    bot.clock
+        .set(chrono::Utc::now() + chrono::Duration::minutes(11));
+    bot.fake.push_update(callback(ADMIN, ADMIN, &confirm));
+    bot.fake
+        .wait_for(WAIT, "the expiry note", |s| {
+            s.iter().any(|m| m.text.contains("انتهت صلاحية"))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(bot.fake.sent_to(CHANNEL_A).is_empty() && bot.fake.sent_to(CHANNEL_B).is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_repost() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 1, "/repost 06-04 #1"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the buttons", |s| {
+            s.iter().any(|m| m.reply_markup.is_some())
+        })
+        .await;
+    let confirm = confirm_button(&sent);
+    assert!(
+        sent.last().unwrap().text.contains("إلى 1 هدف"),
+        "{}",
+        sent.last().unwrap().text
+    );
+    bot.fake
+        .push_update(callback(ADMIN, ADMIN, &confirm.replace("rp:ok:", "rp:no:")));
+    bot.fake.push_update(callback(ADMIN, ADMIN, &confirm));
+    bot.fake
+        .wait_for(WAIT, "the cancel note", |s| {
+            s.iter().any(|m| m.text.contains("أُلغيت"))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(bot.fake.sent_to(CHANNEL_A).is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn reload_with_a_broken_event_keeps_serving_the_old_data() {
+    let data = tempfile::tempdir().unwrap();
+    let events = data.path().join("events");
+    std::fs::create_dir_all(&events).unwrap();
+    for entry in std::fs::read_dir(support::root().join("data/events")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, events.join(path.file_name().unwrap())).unwrap();
+    }
+    let bot = support::spawn_bot_with_data(&config(), data.path()).await;
+    let broken = std::fs::read_to_string(events.join("monte-cassino.toml"))
+        .unwrap()
+        .replace("date = \"1944-01-17\"", "date = \"1944-02-30\"");
+    std::fs::write(events.join("monte-cassino.toml"), broken).unwrap();
+    bot.fake.push_update(message(ADMIN, ADMIN, 1, "/reload"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the reload reply", |s| !s.is_empty())
+        .await;
+    assert!(
+        sent[0].text.contains("ما زالت البيانات السابقة تعمل"),
+        "{}",
+        sent[0].text
+    );
+    assert!(
+        sent[0]
+            .text
+            .contains("monte-cassino.toml:6:8: field `date`: 1944-02-30"),
+        "{}",
+        sent[0].text
+    );
+    assert!(
+        sent[0].text.contains("عدد المشكلات: 1\n"),
+        "one problem, not a cascade: {}",
+        sent[0].text
+    );
+    // The old data still answers.
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 2, "متى معركة مونتي كاسينو"));
+    let sent = bot.fake.wait_for(WAIT, "an answer", |s| s.len() >= 2).await;
+    assert!(sent[1].text.contains("17 يناير 1944"), "{}", sent[1].text);
+    // Fixed, it reloads.
+    let fixed = std::fs::read_to_string(events.join("monte-cassino.toml"))
+        .unwrap()
+        .replace("1944-02-30", "1944-01-17");
+    std::fs::write(events.join("monte-cassino.toml"), fixed).unwrap();
+    bot.fake.push_update(message(ADMIN, ADMIN, 3, "/reload"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the second reload", |s| s.len() >= 3)
+        .await;
+    assert!(
+        sent[2].text.contains("أُعيد التحميل: 34 حدثًا"),
+        "{}",
+        sent[2].text
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn status_shows_a_disabled_target_and_why() {
+    let bot = spawn_bot(&config()).await;
+    let target = bot
+        .db
+        .targets()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.chat_id == Some(CHANNEL_B))
+        .unwrap();
+    bot.db
+        .disable_target(
+            target.id,
+            "Forbidden: bot was kicked from the channel chat",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    bot.fake.push_update(message(ADMIN, ADMIN, 1, "/status"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the status", |s| !s.is_empty())
+        .await;
+    let text = &sent[0].text;
+    assert!(text.contains("34 حدثًا على 32 يومًا"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{CHANNEL_B} — <b>معطّل</b>: Forbidden: bot was kicked"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{CHANNEL_A} — المنشور التالي:")),
+        "{text}"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn targets_can_be_disabled_and_enabled_by_an_admin() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake.push_update(message(ADMIN, ADMIN, 1, "/targets"));
+    let sent = bot.fake.wait_for(WAIT, "the list", |s| !s.is_empty()).await;
+    let button = sent[0].reply_markup.as_ref().unwrap()["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(button, "tg:off:1");
+    bot.fake.push_update(callback(ADMIN, ADMIN, &button));
+    bot.fake
+        .wait_for(WAIT, "the switch", |s| s.len() >= 2)
+        .await;
+    assert!(!bot.db.targets().await.unwrap()[0].enabled);
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 2, "/targets enable #1"));
+    bot.fake
+        .wait_for(WAIT, "the enable", |s| s.len() >= 3)
+        .await;
+    assert!(bot.db.targets().await.unwrap()[0].enabled);
+    bot.fake.push_update(message(ADMIN, ADMIN, 3, "/audit"));
+    let sent = bot.fake.wait_for(WAIT, "the audit", |s| s.len() >= 4).await;
+    assert!(
+        sent[3].text.contains("target-disable") && sent[3].text.contains("targets"),
+        "{}",
+        sent[3].text
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn preview_goes_to_the_admin_privately() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 1, "/preview 06-04"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the preview", |s| !s.is_empty())
+        .await;
+    assert_eq!(sent[0].chat_id, ADMIN);
+    assert!(sent[0].text.contains("في مثل هذا اليوم 4 يونيو 1944م"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn admin_commands_in_a_public_group_are_refused() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(-1009000000001, ADMIN, 1, "/status"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the refusal", |s| !s.is_empty())
+        .await;
+    assert!(sent[0].text.contains("للمشرفين فقط"));
+    bot.stop().await;
+}
