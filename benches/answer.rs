@@ -3,60 +3,29 @@
 //! which every answer must do anyway). Run: `cargo bench --bench answer`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use dhikra::render::Style;
 use dhikra::search::Catalog;
-use dhikra::store::EventStore;
 use dhikra::{answer, arabic};
 
+mod common;
+use common::name;
+
 const EVENTS: usize = 10_000;
-const SYLLABLES: &[&str] = &[
-    "كا", "سي", "نو", "مو", "تي", "رو", "ما", "لي", "بو", "نا", "دي", "فر", "زا", "غو", "تا", "ري",
-    "سا", "لو",
-];
-
-/// A deterministic pseudo-random name from `n` (no RNG: the same store every run).
-fn name(n: usize) -> String {
-    let mut x = n.wrapping_mul(2654435761) ^ 0x9e37;
-    let mut word = || {
-        let mut w = String::new();
-        for _ in 0..3 {
-            w.push_str(SYLLABLES[x % SYLLABLES.len()]);
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407)
-                >> 7;
-        }
-        w
-    };
-    format!("{} {}", word(), word())
-}
-
-pub fn synthetic_store(n: usize) -> EventStore {
-    let files = (0..n)
-        .map(|i| {
-            let date = NaiveDate::from_ymd_opt(1900 + (i % 120) as i32, 1, 1).unwrap() + chrono::Duration::days((i * 7 % 365) as i64);
-            let text = format!(
-                "id = \"e{i}\"\nkind = \"battle\"\ntitle_ar = \"معركة {name} رقم {i}\"\ntitle_en = \"Battle {i}\"\naliases = [\"{name} {i}\"]\ndate = \"{date}\"\nsummary_ar = \"وقعت معركة {name} في هذا اليوم.\"\n[[facts.figures]]\nlabel = \"القتلى\"\nvalue = \"{i}\"\nkeywords = [\"قتلى\"]\n[[sources]]\ntitle = \"Synthetic\"\n",
-                name = name(i)
-            );
-            (PathBuf::from(format!("events/e{i}.toml")), text)
-        })
-        .collect();
-    EventStore::from_files(files).expect("synthetic store is valid")
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {
+    let files = common::synthetic_files(EVENTS);
     let build = Instant::now();
-    let catalog = Catalog::new(synthetic_store(EVENTS));
+    let store = dhikra::store::EventStore::from_files(files).expect("valid");
+    let parsed = build.elapsed();
+    let catalog = Catalog::new(store);
     let build = build.elapsed();
+    println!("store parsed and validated in {parsed:.1?}; with the search index {build:.1?}");
     let today = NaiveDate::from_ymd_opt(2027, 6, 4).unwrap();
     let queries: Vec<String> = (0..2_000)
         .map(|i| match i % 5 {

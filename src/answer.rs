@@ -51,7 +51,10 @@ impl Intent {
 
 /// What is asked, from the question words (standard and dialect).
 pub fn intent(query: &str) -> Intent {
-    let words = arabic::words(query);
+    intent_of(&arabic::words(query))
+}
+
+fn intent_of(words: &[String]) -> Intent {
     for (i, w) in words.iter().enumerate() {
         let found = match w.as_str() {
             "متي" | "امتي" | "ايمتي" | "امته" | "ايمته" | "when" | "تاريخ" => {
@@ -121,11 +124,18 @@ pub fn clip(query: &str) -> &str {
 /// The reply to free text: a question, a name, or a date.
 pub fn reply(catalog: &Catalog, query: &str, style: Style, today: NaiveDate) -> Reply {
     let query = clip(query);
-    let asked = intent(query);
-    if let Some(date) = dates::parse(query) {
+    // Normalized once; intent, dates and search all read the same words.
+    let normalized = arabic::normalize(query);
+    let words: Vec<String> = normalized
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let asked = intent_of(&words);
+    if let Some(date) = dates::parse_normalized(query, &normalized) {
         return by_date(catalog, date, asked, style, today);
     }
-    let hits = catalog.index.search(query);
+    let hits = catalog.index.search_words(&words);
     let store = &catalog.store;
     if hits.hits.is_empty() {
         return if hits.on_topic {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, webhooks};
 use teloxide::utils::command::BotCommands;
 use tokio::sync::{Mutex, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -15,8 +15,9 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use crate::admin::AdminCommand;
 use crate::bot::{App, Command, Cooldown, handler_tree};
 use crate::calendar::{Clock, SystemClock};
-use crate::config::{Config, Token};
+use crate::config::{Config, Token, Webhook};
 use crate::delivery::{Alerts, Limiter, RetryPolicy, Sender, describe};
+use crate::ops::{self, Health, install_recorder};
 use crate::publish::{Publisher, SharedCatalog, owner_id};
 use crate::storage::{Db, StorageError};
 
@@ -36,7 +37,13 @@ pub enum AppError {
 
 /// A teloxide `Bot` for the token and the configured Bot API server.
 pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, AppError> {
-    let bot = Bot::new(token.expose());
+    // teloxide's client settings (its timeouts), keeping fewer idle connections:
+    // the default pool holds every connection a burst opened, buffers and all.
+    let client = teloxide::net::default_reqwest_settings()
+        .pool_max_idle_per_host(16)
+        .build()
+        .map_err(|e| AppError::Telegram(format!("cannot build the HTTP client: {e}")))?;
+    let bot = Bot::with_client(token.expose(), client);
     match &config.api_url {
         Some(url) => {
             let url =
@@ -88,6 +95,17 @@ pub async fn run(
         .await
         .map_err(|e| AppError::Telegram(describe(&e)))?;
     let username = me.username.clone().unwrap_or_default();
+    let health = Arc::new(Health::default());
+    health.store_loaded();
+    health.api_ok();
+    if let Some(addr) = config.ops_listen {
+        let (health, metrics) = (Arc::clone(&health), install_recorder());
+        tokio::spawn(async move {
+            if let Err(e) = ops::serve(addr, health, metrics).await {
+                tracing::error!(error = %e, %addr, "health and metrics server stopped");
+            }
+        });
+    }
     tracing::info!(bot = %username, "connected to the Bot API");
     register_commands(&bot, config.admin_chat).await;
 
@@ -111,6 +129,7 @@ pub async fn run(
         publisher: Arc::clone(&publisher),
         stop: stop_rx.clone(),
         config_path: Some(config_path.to_owned()),
+        health: Arc::clone(&health),
     };
     let busy = Arc::new(Mutex::new(()));
 
@@ -141,22 +160,30 @@ pub async fn run(
         tokio::spawn(async move { tick(&publisher, &busy, &stop).await });
     }
 
-    let mut dispatcher = dispatcher(bot.clone(), app);
+    let dispatcher = dispatcher(bot.clone(), app);
     let shutdown = dispatcher.shutdown_token();
-    // Below reqwest's 17 s client timeout, so a quiet poll never times out.
-    let listener = Polling::builder(bot)
-        .timeout(Duration::from_secs(10))
-        .delete_webhook()
-        .await
-        .build();
-    let dispatching = tokio::spawn(async move {
-        dispatcher
-            .dispatch_with_listener(
-                listener,
-                LoggingErrorHandler::with_custom_text("update listener error"),
-            )
-            .await
-    });
+    let dispatching = tokio::spawn(listen(
+        dispatcher,
+        bot.clone(),
+        config.webhook.clone(),
+        Arc::clone(&health),
+    ));
+    // Readiness needs a recent contact with the Bot API even when no update comes.
+    let heartbeat = {
+        let (bot, health) = (bot.clone(), Arc::clone(&health));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                match bot.get_me().await {
+                    Ok(_) => health.api_ok(),
+                    Err(e) => {
+                        health.poll_failed();
+                        tracing::warn!(error = %describe(&e), "the Bot API is not reachable");
+                    }
+                }
+            }
+        })
+    };
 
     wait_for_signal().await?;
     tracing::info!("shutting down: finishing the message in flight");
@@ -166,18 +193,96 @@ pub async fn run(
         done.await;
     }
     let _ = dispatching.await;
+    heartbeat.abort();
     // The tick holds `busy` while it sends; taking it means the last send is recorded.
     let _guard = busy.lock().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The update dispatcher over `handler_tree()`, with `app` as its dependency.
-pub fn dispatcher(
+/// Receives updates by long polling, or through a webhook when one is configured,
+/// until the dispatcher's shutdown token is used.
+async fn listen(
+    mut dispatcher: Dispatcher<Bot, crate::bot::HandlerError, i64>,
     bot: Bot,
-    app: App,
-) -> Dispatcher<Bot, crate::bot::HandlerError, teloxide::dispatching::DefaultKey> {
+    webhook: Option<Webhook>,
+    health: Arc<Health>,
+) {
+    let on_error = move |e: ListenError| {
+        let health = Arc::clone(&health);
+        async move {
+            health.poll_failed();
+            tracing::warn!(error = %e, "receiving updates failed");
+        }
+    };
+    match webhook {
+        Some(w) => {
+            let url = match url::Url::parse(&w.url) {
+                Ok(u) => u,
+                Err(e) => {
+                    return tracing::error!(error = %e, "config key `webhook.url` is not a URL");
+                }
+            };
+            // Telegram sends this header with every update; anything without it is refused.
+            let secret = std::env::var("DHIKRA_WEBHOOK_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+            crate::logging::register_secret(&secret);
+            let options = webhooks::Options::new(w.listen, url).secret_token(secret);
+            match webhooks::axum(bot, options).await {
+                Ok(listener) => {
+                    dispatcher
+                        .dispatch_with_listener(
+                            listener,
+                            LoggingErrorHandler::with_custom_text("webhook error"),
+                        )
+                        .await
+                }
+                Err(e) => tracing::error!(error = %describe(&e), "could not set the webhook"),
+            }
+        }
+        None => {
+            // Below reqwest's 17 s client timeout, so a quiet poll never times out.
+            let listener = Polling::builder(bot)
+                .timeout(Duration::from_secs(10))
+                .delete_webhook()
+                .await
+                .build();
+            dispatcher
+                .dispatch_with_listener(
+                    listener,
+                    Arc::new(move |e| on_error(ListenError(describe(&e)))),
+                )
+                .await
+        }
+    }
+}
+
+/// A listener error, already stripped of its URL.
+struct ListenError(String);
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many workers handle updates. teloxide's default gives every chat its own
+/// worker and keeps as many as were ever busy at once; after a burst from
+/// thousands of chats the process kept ~25 MB more (benches/service.rs). Chats are
+/// spread over this many workers instead: one chat's updates still run in order.
+/// Each answer is one request to Telegram (~50–100 ms away), so 16 at a time is
+/// over 160 answers/s, five times Telegram's overall limit; 64 was both heavier
+/// (31 MB vs 23 MB after 10,000 questions) and slower on two cores.
+pub const UPDATE_WORKERS: i64 = 16;
+
+/// The update dispatcher over `handler_tree()`, with `app` as its dependency.
+pub fn dispatcher(bot: Bot, app: App) -> Dispatcher<Bot, crate::bot::HandlerError, i64> {
     Dispatcher::builder(bot, handler_tree())
+        .distribution_function(|update: &Update| {
+            update.chat().map(|c| c.id.0.rem_euclid(UPDATE_WORKERS))
+        })
         .dependencies(dptree::deps![app])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))

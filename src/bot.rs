@@ -46,6 +46,7 @@ pub struct App {
     pub stop: watch::Receiver<bool>,
     /// Where `/reload` re-reads the targets from (none: data only).
     pub config_path: Option<PathBuf>,
+    pub health: Arc<crate::ops::Health>,
 }
 
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
@@ -120,6 +121,10 @@ impl Cooldown {
 /// Every update goes through this tree; tests drive it through a fake Bot API.
 pub fn handler_tree() -> UpdateHandler<HandlerError> {
     dptree::entry()
+        .inspect(|app: App| {
+            app.health.api_ok();
+            metrics::counter!(crate::ops::names::UPDATES).increment(1);
+        })
         .branch(Update::filter_my_chat_member().endpoint(on_my_chat_member))
         .branch(
             Update::filter_callback_query()

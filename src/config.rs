@@ -163,6 +163,18 @@ pub struct Config {
     pub token_file: Option<PathBuf>,
     pub limits: Limits,
     pub retries: Retries,
+    /// `/healthz` and `/metrics` listen here; off when unset.
+    pub ops_listen: Option<std::net::SocketAddr>,
+    /// Webhook mode instead of long polling, when set.
+    pub webhook: Option<Webhook>,
+}
+
+/// Telegram posts updates to `url`, which a reverse proxy forwards to `listen`.
+/// The secret token comes from `DHIKRA_WEBHOOK_SECRET`, never from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub listen: std::net::SocketAddr,
+    pub url: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +199,22 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    ops: RawOps,
+    webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOps {
+    listen: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    listen: String,
+    url: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -436,6 +464,33 @@ impl Config {
             )?,
             max_retries: whole("max_retries", raw.delivery.max_retries, d.max_retries, 0)?,
         };
+        let ops_listen = match pick("ops_listen", raw.ops.listen) {
+            Some(a) => Some(a.parse().map_err(|_| {
+                key_err(
+                    "ops.listen",
+                    format!("`{a}` is not an address such as 127.0.0.1:9090"),
+                )
+            })?),
+            None => None,
+        };
+        let webhook = match raw.webhook {
+            Some(w) => {
+                let listen = w.listen.parse().map_err(|_| {
+                    key_err(
+                        "webhook.listen",
+                        format!("`{}` is not an address such as 0.0.0.0:8443", w.listen),
+                    )
+                })?;
+                if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                    return Err(key_err(
+                        "webhook.url",
+                        format!("`{}` is not an http(s) URL", w.url),
+                    ));
+                }
+                Some(Webhook { listen, url: w.url })
+            }
+            None => None,
+        };
         if retries.max_delay_ms < retries.min_delay_ms {
             return Err(key_err(
                 "delivery.retry_max_delay_ms",
@@ -457,6 +512,8 @@ impl Config {
             token_file: pick("token_file", raw.token_file).map(PathBuf::from),
             limits,
             retries,
+            ops_listen,
+            webhook,
         })
     }
 
@@ -603,6 +660,32 @@ mod tests {
         assert_eq!(c.targets[0].chat, ChatTarget::Id(-1001234567890));
         assert_eq!(c.targets[0].topic, Some(7));
         assert_eq!(c.targets[1].chat, ChatTarget::Username("dhikra_ww2".into()));
+    }
+
+    #[test]
+    fn the_token_comes_from_systemds_credential_when_not_in_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("telegram-token"),
+            "42:credential-secret-abcdefgh\n",
+        )
+        .unwrap();
+        let creds = dir.path().display().to_string();
+        let env = |k: &str| (k == "CREDENTIALS_DIRECTORY").then(|| creds.clone());
+        assert_eq!(
+            Token::from_sources(&env, None).unwrap().expose(),
+            "42:credential-secret-abcdefgh"
+        );
+        // TELOXIDE_TOKEN wins when both are there.
+        let env = |k: &str| match k {
+            "TELOXIDE_TOKEN" => Some("7:from-env-abcdefghij".to_owned()),
+            "CREDENTIALS_DIRECTORY" => Some(creds.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            Token::from_sources(&env, None).unwrap().expose(),
+            "7:from-env-abcdefghij"
+        );
     }
 
     #[test]

@@ -136,6 +136,11 @@ pub fn parse(text: &str) -> Option<DateQuery> {
     numeric(text).or_else(|| worded(&arabic::normalize(text)))
 }
 
+/// `parse` for a caller that already has `arabic::normalize(text)`.
+pub fn parse_normalized(text: &str, normalized: &str) -> Option<DateQuery> {
+    numeric(text).or_else(|| worded(normalized))
+}
+
 /// `1944-06-04`, `4/6/1944`, `04-06`, `4.6.1944` (day before month, as written in Arabic).
 fn numeric(text: &str) -> Option<DateQuery> {
     let folded: String = text

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::calendar::Clock;
 use crate::config::Limits;
+use crate::ops::names;
 use crate::render;
 use crate::storage::{Claim, Db, Slot, StorageError, Target};
 
@@ -31,7 +32,10 @@ impl Limiter {
     pub fn new(limits: &Limits) -> Self {
         let nz = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
-            overall: RateLimiter::direct(Quota::per_second(nz(limits.overall_per_second))),
+            // Evenly spaced rather than bursting: Telegram counts any one second.
+            overall: RateLimiter::direct(
+                Quota::per_second(nz(limits.overall_per_second)).allow_burst(NonZeroU32::MIN),
+            ),
             // No burst per chat: Telegram counts about one message a second per chat.
             per_chat: RateLimiter::keyed(
                 Quota::per_second(nz(limits.per_chat_per_second)).allow_burst(NonZeroU32::MIN),
@@ -293,6 +297,19 @@ impl Sender {
         })
     }
 
+    /// Gives up on a part: recorded in the log and counted in the metrics.
+    async fn fail(
+        &self,
+        slot: Slot<'_>,
+        why: &str,
+        now: DateTime<Utc>,
+        label: &str,
+    ) -> Result<(), DeliveryError> {
+        self.db.mark_failed(slot, why, now).await?;
+        metrics::counter!(names::POSTS_FAILED, "target" => label.to_owned()).increment(1);
+        Ok(())
+    }
+
     /// Sends one claimed part; `None` when it was sent and recorded.
     #[allow(clippy::too_many_arguments)]
     async fn send_part(
@@ -318,7 +335,7 @@ impl Sender {
             let now = self.clock.now();
             if now >= deadline {
                 let why = "the local day ended before it could be sent";
-                db.mark_failed(slot, why, now).await?;
+                self.fail(slot, why, now, &label).await?;
                 return Ok(Some(Outcome::Failed(why.into())));
             }
             self.limiter.wait(*chat_id).await;
@@ -351,11 +368,19 @@ impl Sender {
             let err = match result {
                 Ok(message) => {
                     db.mark_sent(slot, message.id.0, now).await?;
+                    metrics::counter!(names::POSTS_SENT, "target" => label.clone()).increment(1);
+                    metrics::gauge!(names::LAST_POST).set(now.timestamp() as f64);
                     return Ok(None);
                 }
                 Err(err) => err,
             };
             let fault = classify(&err);
+            match &fault {
+                Fault::RetryAfter(_) => metrics::counter!(names::TOO_MANY_REQUESTS).increment(1),
+                Fault::Transient(_) => metrics::counter!(names::RETRIES).increment(1),
+
+                _ => {}
+            }
             // An error answer means nothing was posted: the row is plainly ours again.
             // (Only a transport failure leaves it 'sending'; see README on delivery.)
             if !matches!(fault, Fault::Transient(_)) || matches!(err, RequestError::Api(_)) {
@@ -370,7 +395,7 @@ impl Sender {
                             "Telegram asked to wait {}s, past the end of the local day",
                             d.as_secs()
                         );
-                        db.mark_failed(slot, &why, now).await?;
+                        self.fail(slot, &why, now, &label).await?;
                         self.alerts
                             .send(&format!("لم يُرسل منشور {key} إلى {label}: {why}"))
                             .await;
@@ -396,7 +421,7 @@ impl Sender {
                     continue;
                 }
                 Fault::Disable(why) => {
-                    db.mark_failed(slot, &why, now).await?;
+                    self.fail(slot, &why, now, &label).await?;
                     db.disable_target(target.id, &why, now).await?;
                     self.alerts.send(&format!("عُطّل الهدف {label}: {why}. يبقى محفوظًا ويُفعَّل عند إعادة إضافة البوت أو بأمر من المشرف.")).await;
                     return Ok(Some(Outcome::Disabled(why)));
@@ -414,7 +439,7 @@ impl Sender {
                     None => {
                         let why =
                             format!("gave up after {} retries: {why}", self.policy.max_retries);
-                        db.mark_failed(slot, &why, now).await?;
+                        self.fail(slot, &why, now, &label).await?;
                         self.alerts
                             .send(&format!("فشل إرسال منشور {key} إلى {label}: {why}"))
                             .await;
@@ -422,7 +447,7 @@ impl Sender {
                     }
                 },
                 Fault::PlainText(why) | Fault::Permanent(why) => {
-                    db.mark_failed(slot, &why, now).await?;
+                    self.fail(slot, &why, now, &label).await?;
                     self.alerts
                         .send(&format!("فشل إرسال منشور {key} إلى {label}: {why}"))
                         .await;

@@ -17,6 +17,7 @@ pub mod dates;
 pub mod delivery;
 pub mod event;
 pub mod logging;
+pub mod ops;
 pub mod publish;
 pub mod render;
 pub mod search;

@@ -251,6 +251,10 @@ impl Publisher {
             .collect()
             .await;
         let report = Report { results };
+        if let Ok(targets) = self.sender.db.targets().await {
+            metrics::gauge!(crate::ops::names::TARGETS_DISABLED)
+                .set(targets.iter().filter(|t| !t.enabled).count() as f64);
+        }
         if !report.results.is_empty() {
             tracing::info!(summary = %report.summary(), "publish finished");
         }

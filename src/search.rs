@@ -4,6 +4,7 @@
 //! «هل تقصد…؟», never a confident answer.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use crate::arabic;
 use crate::event::Event;
@@ -36,7 +37,10 @@ pub struct SearchIndex {
     /// The fuzzy tier's index: every word with up to one (or, from 6 letters, two)
     /// letters deleted, and the words it came from. Two words within edit distance d
     /// share such a string, so a typo needs a few lookups rather than a scan.
-    deletions: HashMap<String, Vec<TokenId>>,
+    ///
+    /// Built on a background thread at start-up (it is most of the index's cost);
+    /// a typo arriving before it is ready waits for it.
+    deletions: Arc<OnceLock<Deletions>>,
     /// Figure keywords and label words, with the events whose figures use them.
     figures: HashMap<String, Vec<u32>>,
     /// Words that belong to the subject (figure keywords, war vocabulary) without
@@ -336,19 +340,19 @@ impl SearchIndex {
             .iter()
             .map(|p| (1.0 + n / p.len().max(1) as f32).ln())
             .collect();
-        for (id, w) in index.words.iter().enumerate() {
-            let len = w.chars().count();
-            if len < 4 || w.chars().any(|c| c.is_ascii_digit()) || is_month(w) {
-                continue;
-            }
-            for variant in deletion_variants(w, if len >= 6 { 2 } else { 1 }) {
-                let ids = index.deletions.entry(variant).or_default();
-                if ids.last() != Some(&(id as TokenId)) {
-                    ids.push(id as TokenId);
-                }
-            }
-        }
         index.domain = domain;
+        let (cell, words) = (Arc::clone(&index.deletions), index.words.clone());
+        let background = std::thread::Builder::new()
+            .name("fuzzy-index".into())
+            .spawn(move || {
+                cell.get_or_init(|| build_deletions(&words));
+            });
+        if background.is_err() {
+            // No thread to spare: build it now instead.
+            index
+                .deletions
+                .get_or_init(|| build_deletions(&index.words));
+        }
         index
     }
 
@@ -408,9 +412,10 @@ impl SearchIndex {
         if w.chars().any(|c| c.is_ascii_digit()) || is_month(w) {
             return None;
         }
+        let deletions = self.deletions.get_or_init(|| build_deletions(&self.words));
         let mut best: Option<(usize, TokenId)> = None;
         for variant in deletion_variants(w, max) {
-            for &id in self.deletions.get(&variant).into_iter().flatten() {
+            for &id in deletions.get(&variant).into_iter().flatten() {
                 let d = strsim::damerau_levenshtein(w, &self.words[id as usize]);
                 if d <= max && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid)) {
                     best = Some((d, id));
@@ -422,7 +427,12 @@ impl SearchIndex {
 
     /// The events `query` names, best first.
     pub fn search(&self, query: &str) -> Hits {
-        let words = arabic::words(query);
+        self.search_words(&arabic::words(query))
+    }
+
+    /// `search` over words already normalized (callers that read the query for
+    /// other things too normalize it once).
+    pub fn search_words(&self, words: &[String]) -> Hits {
         let content: Vec<&String> = words.iter().filter(|w| !is_stopword(w)).collect();
         let mut matched: Vec<(TokenId, Tier)> = Vec::new();
         let mut known = 0usize;
@@ -532,6 +542,27 @@ impl SearchIndex {
     }
 }
 
+type Deletions = HashMap<String, Vec<TokenId>>;
+
+/// Every index word (of 4+ letters, not a number or a month) under each string
+/// made by deleting up to one letter of it, or two from 6 letters.
+fn build_deletions(words: &[String]) -> Deletions {
+    let mut deletions = Deletions::new();
+    for (id, w) in words.iter().enumerate() {
+        let len = w.chars().count();
+        if len < 4 || w.chars().any(|c| c.is_ascii_digit()) || is_month(w) {
+            continue;
+        }
+        for variant in deletion_variants(w, if len >= 6 { 2 } else { 1 }) {
+            let ids = deletions.entry(variant).or_default();
+            if ids.last() != Some(&(id as TokenId)) {
+                ids.push(id as TokenId);
+            }
+        }
+    }
+    deletions
+}
+
 /// `word` itself and every string made by deleting up to `max` of its letters.
 fn deletion_variants(word: &str, max: usize) -> HashSet<String> {
     let mut out: HashSet<String> = HashSet::from([word.to_owned()]);
@@ -558,7 +589,10 @@ fn deletion_variants(word: &str, max: usize) -> HashSet<String> {
 }
 
 fn is_stopword(w: &str) -> bool {
-    STOPWORDS.contains(&w)
+    use std::sync::OnceLock;
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| STOPWORDS.iter().copied().collect())
+        .contains(w)
 }
 
 fn is_month(w: &str) -> bool {

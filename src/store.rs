@@ -106,8 +106,12 @@ impl EventStore {
         paths.sort();
         let mut files = Vec::with_capacity(paths.len());
         let mut errors = Vec::new();
-        for path in paths {
-            match std::fs::read_to_string(&path) {
+        let read = parallel_map(paths, |path| {
+            let text = std::fs::read_to_string(&path);
+            (path, text)
+        });
+        for (path, text) in read {
+            match text {
                 Ok(text) => files.push((path, text)),
                 Err(e) => errors.push(DataError {
                     file: path,
@@ -141,8 +145,8 @@ impl EventStore {
     pub fn from_files(files: Vec<(PathBuf, String)>) -> Result<Self, DataErrors> {
         let mut errors = Vec::new();
         let mut parsed: Vec<(PathBuf, String, RawEvent)> = Vec::new();
-        for (path, text) in files {
-            match toml::from_str::<RawEvent>(&text) {
+        for (path, text, result) in parse_all(files) {
+            match result {
                 Ok(raw) => parsed.push((path, text, raw)),
                 Err(e) => {
                     let (line, column) =
@@ -273,7 +277,8 @@ impl EventStore {
             };
             let mut aliases_spanned = raw.aliases.clone();
             aliases_spanned.push(raw.title_ar.clone());
-            positions.push((path.clone(), text.clone(), aliases_spanned));
+            // The text is kept only to place errors found across files.
+            positions.push((path, text, aliases_spanned));
             events.push(Event {
                 id,
                 kind: raw.kind,
@@ -451,6 +456,42 @@ impl EventStore {
     pub fn days_covered(&self) -> Vec<MonthDay> {
         self.by_day.keys().copied().collect()
     }
+}
+
+type Parsed = (PathBuf, String, Result<RawEvent, toml::de::Error>);
+
+/// Parses the files on every core (TOML parsing is most of a large store's load time).
+fn parse_all(files: Vec<(PathBuf, String)>) -> Vec<Parsed> {
+    parallel_map(files, |(path, text)| {
+        let result = toml::from_str::<RawEvent>(&text);
+        (path, text, result)
+    })
+}
+
+/// `items.map(f)` on every core, keeping the order; small inputs stay on this thread.
+fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 256 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(chunk).collect());
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        // A panic in a worker is re-raised here rather than losing its items.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 fn parse_date(s: &Spanned<String>) -> Result<NaiveDate, String> {

@@ -51,6 +51,8 @@ pub struct Sent {
 pub struct Inner {
     pub sent: Vec<Sent>,
     pub calls: Vec<(String, Value)>,
+    /// When each method was first called (recorded on arrival, before answering).
+    first_arrival: HashMap<String, Instant>,
     pub too_many_requests: usize,
     faults: HashMap<i64, VecDeque<Fault>>,
     updates: VecDeque<Value>,
@@ -60,6 +62,8 @@ pub struct Inner {
     send_delay: Duration,
     per_chat_interval: Option<Duration>,
     last_send: HashMap<i64, Instant>,
+    overall_per_second: Option<usize>,
+    recent_sends: VecDeque<Instant>,
     next_message_id: i32,
 }
 
@@ -115,6 +119,11 @@ impl FakeApi {
         self.with(|s| s.per_chat_interval = Some(interval));
     }
 
+    /// Answers 429 like Telegram when more than `rate` messages arrive in any one second.
+    pub fn enforce_overall(&self, rate: usize) {
+        self.with(|s| s.overall_per_second = Some(rate));
+    }
+
     pub fn add_chat(&self, username: &str, id: i64, kind: &str) {
         let chat = json!({"id": id, "type": kind, "title": username, "username": username.trim_start_matches('@'), "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": false, "limited_gifts": false, "unique_gifts": false, "premium_subscription": false}});
         self.with(|s| s.chats.insert(username.to_owned(), chat));
@@ -140,6 +149,11 @@ impl FakeApi {
         self.with(|s| s.sent.clone())
     }
 
+    /// How many messages were sent, without copying them.
+    pub fn sent_count(&self) -> usize {
+        self.with(|s| s.sent.len())
+    }
+
     pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
         self.with(|s| {
             s.sent
@@ -159,6 +173,11 @@ impl FakeApi {
                 .map(|(_, b)| b.clone())
                 .collect()
         })
+    }
+
+    /// When `method` (any casing) first reached the server.
+    pub fn first_arrival(&self, method: &str) -> Option<Instant> {
+        self.with(|s| s.first_arrival.get(&method.to_ascii_lowercase()).copied())
     }
 
     pub fn too_many_requests(&self) -> usize {
@@ -247,22 +266,68 @@ fn chat_id_of(body: &Value) -> i64 {
     }
 }
 
+/// The text fields of a multipart/form-data body (teloxide sends some methods so).
+fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Value> {
+    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|n| n.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.trim_end_matches("\r\n");
+        let parsed =
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        fields.insert(name.to_owned(), parsed);
+    }
+    Some(Value::Object(fields))
+}
+
 async fn handle(
     State((state, changed)): State<Shared>,
     Path((bot, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     if bot != format!("bot{TOKEN}") {
         return error(401, "Unauthorized", None);
     }
     let method = method.to_ascii_lowercase();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let body: Value = if content_type.starts_with("multipart/form-data") {
+        multipart_fields(content_type, &body).unwrap_or(Value::Null)
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
     state
         .lock()
         .expect("fake state")
-        .calls
-        .push((method.clone(), body.clone()));
-    match method.as_str() {
+        .first_arrival
+        .entry(method.clone())
+        .or_insert_with(Instant::now);
+    let response = respond(&state, &changed, &method, &body).await;
+    // Recorded after answering, by move: the fake is also a benchmark's instrument.
+    state.lock().expect("fake state").calls.push((method, body));
+    response
+}
+
+async fn respond(
+    state: &Arc<Mutex<Inner>>,
+    changed: &Notify,
+    method: &str,
+    body: &Value,
+) -> Response {
+    match method {
         "getme" => ok(
             json!({"id": BOT_ID, "is_bot": true, "first_name": "Dhikra", "username": BOT_USERNAME,
             "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": true,
@@ -270,12 +335,13 @@ async fn handle(
         ),
         "getupdates" => {
             let offset = body["offset"].as_i64().unwrap_or(0);
+            let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             for _ in 0..2 {
                 let ready: Vec<Value> = {
                     let mut s = state.lock().expect("fake state");
                     s.updates
                         .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-                    s.updates.iter().cloned().collect()
+                    s.updates.iter().take(limit).cloned().collect()
                 };
                 if !ready.is_empty() {
                     return ok(Value::Array(ready));
@@ -285,9 +351,12 @@ async fn handle(
             }
             ok(json!([]))
         }
-        "sendmessage" => send_message(&state, &body).await,
+        "sendmessage" => send_message(state, body).await,
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
         "editmessagetext" => {
-            let chat = chat_id_of(&body);
+            let chat = chat_id_of(body);
             ok(
                 json!({"message_id": body["message_id"], "date": 1, "chat": chat_json(chat), "text": body["text"]}),
             )
@@ -303,7 +372,7 @@ async fn handle(
             }
         }
         "getchatmember" => {
-            let chat = chat_id_of(&body);
+            let chat = chat_id_of(body);
             let user = body["user_id"].as_i64().unwrap_or(0);
             let status = state
                 .lock()
@@ -368,6 +437,24 @@ async fn send_message(state: &Arc<Mutex<Inner>>, body: &Value) -> Response {
             "Too Many Requests: retry after 1",
             Some(json!({"retry_after": 1})),
         );
+    }
+    if let Some(rate) = s.overall_per_second {
+        while s
+            .recent_sends
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            s.recent_sends.pop_front();
+        }
+        if s.recent_sends.len() >= rate {
+            s.too_many_requests += 1;
+            return error(
+                429,
+                "Too Many Requests: retry after 1",
+                Some(json!({"retry_after": 1})),
+            );
+        }
+        s.recent_sends.push_back(now);
     }
     s.last_send.insert(chat, now);
     let id = s.next_message_id;

@@ -213,6 +213,7 @@ pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
         publisher: Arc::new(publisher),
         stop,
         config_path: None,
+        health: Arc::new(dhikra::ops::Health::default()),
     };
     let mut dispatcher = dhikra::app::dispatcher(bot.clone(), app);
     let shutdown = dispatcher.shutdown_token();

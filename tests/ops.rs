@@ -1,0 +1,201 @@
+//! Running in production: `/healthz` and `/metrics`, and webhook mode with the
+//! secret-token header, through the real binary and the fake Bot API.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::fake_api::{FakeApi, TOKEN};
+use support::{Sandbox, data_dir, event_toml};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 request; returns (status, body), or None while nothing listens.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn wait_http(port: u16, path: &str, ok: impl Fn(u16, &str) -> bool) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((status, body)) = http(port, "GET", path, &[], "")
+            && ok(status, &body)
+        {
+            return (status, body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never answered as expected"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn(s: &Sandbox, env: &[(&str, &str)]) -> Child {
+    let mut cmd = s.command(&["run"]);
+    cmd.env("TELOXIDE_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn dhikra")
+}
+
+fn today_data() -> tempfile::TempDir {
+    let today = chrono::Utc::now().date_naive();
+    data_dir(&[(
+        "today.toml",
+        &event_toml("today", &format!("1944-{}", today.format("%m-%d")), "اليوم"),
+    )])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_are_served_on_the_ops_address() {
+    let fake = FakeApi::start().await;
+    let data = today_data();
+    let port = free_port();
+    let s = Sandbox::with_data(
+        data.path(),
+        &format!(
+            "timezone = \"UTC\"\npost_time = \"00:00\"\napi_url = \"{}\"\n[ops]\nlisten = \"127.0.0.1:{port}\"\n[[targets]]\nchat = -1001\n",
+            fake.url
+        ),
+    );
+    let mut child = spawn(&s, &[]);
+    fake.wait_for(Duration::from_secs(20), "the catch-up post", |sent| {
+        !sent.is_empty()
+    })
+    .await;
+    let (health, metrics) = tokio::task::spawn_blocking(move || {
+        let health = wait_http(port, "/healthz", |s, _| s == 200);
+        let metrics = wait_http(port, "/metrics", |s, b| {
+            s == 200 && b.contains("dhikra_posts_sent_total")
+        });
+        (health, metrics)
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(health.1.trim(), "ready");
+    assert!(
+        metrics
+            .1
+            .contains("dhikra_posts_sent_total{target=\"-1001\"} 1"),
+        "{}",
+        metrics.1
+    );
+    assert!(
+        metrics
+            .1
+            .contains("dhikra_last_successful_post_timestamp_seconds"),
+        "{}",
+        metrics.1
+    );
+    assert!(
+        metrics.1.contains("dhikra_targets_disabled 0"),
+        "{}",
+        metrics.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_takes_updates_with_the_secret_and_refuses_others() {
+    let fake = FakeApi::start().await;
+    let port = free_port();
+    let s = Sandbox::new(&format!(
+        "api_url = \"{}\"\n[webhook]\nlisten = \"127.0.0.1:{port}\"\nurl = \"https://bot.example.org/hook\"\n",
+        fake.url
+    ));
+    let mut child = spawn(&s, &[("DHIKRA_WEBHOOK_SECRET", "s3cret-Token_1")]);
+    let calls = fake
+        .wait_for_calls("setWebhook", 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(calls[0]["url"], json!("https://bot.example.org/hook"));
+    assert_eq!(calls[0]["secret_token"], json!("s3cret-Token_1"));
+    let update = json!({"update_id": 1, "message": {"message_id": 7, "date": 1_780_000_000,
+        "chat": {"id": 5001, "type": "private", "first_name": "U"}, "from": {"id": 5001, "is_bot": false, "first_name": "U"},
+        "text": "متى دخل الحلفاء روما؟"}})
+    .to_string();
+    let (refused, accepted) = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let refused = loop {
+            if let Some(r) = http(
+                port,
+                "POST",
+                "/hook",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Telegram-Bot-Api-Secret-Token", "wrong"),
+                ],
+                &update,
+            ) {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "the webhook never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let accepted = http(
+            port,
+            "POST",
+            "/hook",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1"),
+            ],
+            &update,
+        );
+        (refused, accepted)
+    })
+    .await
+    .unwrap();
+    assert_eq!(refused.0, 401, "a wrong secret is refused");
+    assert_eq!(accepted.map(|r| r.0), Some(200));
+    let sent = fake
+        .wait_for(Duration::from_secs(10), "the answer", |s| !s.is_empty())
+        .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sent.len(), 1, "only the update with the secret is answered");
+    assert!(sent[0].text.contains("4 يونيو 1944"));
+    assert!(
+        fake.calls("getUpdates").is_empty(),
+        "no long polling in webhook mode"
+    );
+}
