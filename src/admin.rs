@@ -187,6 +187,31 @@ fn subject_parts(subject: &Subject, catalog: &Catalog, config: &Config) -> Vec<S
     }
 }
 
+/// The day or event an admin named, and its post; on a bad argument or a day
+/// without events the admin is told, and the audit outcome is returned instead.
+async fn subject_and_parts(
+    bot: &Bot,
+    msg: &Message,
+    args: &str,
+    app: &App,
+) -> Result<Result<(Subject, Vec<String>), &'static str>, crate::bot::HandlerError> {
+    let today = calendar::today(app.clock.now(), app.config.timezone);
+    let catalog = current(&app.catalog);
+    let subject = match parse_subject(args, &catalog, today) {
+        Ok(s) => s,
+        Err(why) => {
+            reply_html(bot, msg, &keep_rtl(&why), None).await?;
+            return Ok(Err("bad arguments"));
+        }
+    };
+    let parts = subject_parts(&subject, &catalog, &app.config);
+    if parts.is_empty() {
+        reply_html(bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
+        return Ok(Err("nothing to post"));
+    }
+    Ok(Ok((subject, parts)))
+}
+
 /// `/repost [date | event id] [all | target]`: the preview, the targets, and
 /// «تأكيد» / «إلغاء» buttons. Nothing is sent before the confirmation.
 async fn repost(
@@ -197,8 +222,6 @@ async fn repost(
     app: &App,
 ) -> Result<String, crate::bot::HandlerError> {
     let now = app.clock.now();
-    let today = calendar::today(now, app.config.timezone);
-    let catalog = current(&app.catalog);
     // The last word may name the targets: `all`, `#3`, `@channel` or a chat id.
     let mut words: Vec<&str> = args.split_whitespace().collect();
     let target = match words.last() {
@@ -216,18 +239,10 @@ async fn repost(
         }
         _ => None,
     };
-    let subject = match parse_subject(&words.join(" "), &catalog, today) {
-        Ok(s) => s,
-        Err(why) => {
-            reply_html(bot, msg, &keep_rtl(&why), None).await?;
-            return Ok("bad arguments".into());
-        }
+    let (subject, parts) = match subject_and_parts(bot, msg, &words.join(" "), app).await? {
+        Ok(found) => found,
+        Err(outcome) => return Ok(outcome.into()),
     };
-    let parts = subject_parts(&subject, &catalog, &app.config);
-    if parts.is_empty() {
-        reply_html(bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
-        return Ok("nothing to post".into());
-    }
     let targets: Vec<Target> = app
         .db
         .targets()
@@ -406,20 +421,10 @@ async fn preview(
     args: &str,
     app: &App,
 ) -> Result<String, crate::bot::HandlerError> {
-    let today = calendar::today(app.clock.now(), app.config.timezone);
-    let catalog = current(&app.catalog);
-    let subject = match parse_subject(args, &catalog, today) {
-        Ok(s) => s,
-        Err(why) => {
-            reply_html(bot, msg, &keep_rtl(&why), None).await?;
-            return Ok("bad arguments".into());
-        }
+    let parts = match subject_and_parts(bot, msg, args, app).await? {
+        Ok((_, parts)) => parts,
+        Err(outcome) => return Ok(outcome.into()),
     };
-    let parts = subject_parts(&subject, &catalog, &app.config);
-    if parts.is_empty() {
-        reply_html(bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
-        return Ok("nothing to preview".into());
-    }
     for part in &parts {
         let sent = bot
             .send_message(user.id, part)

@@ -306,18 +306,18 @@ fn pick_button(event: &Event, asked: Intent) -> Button {
     }
 }
 
+/// «• title (date)», escaped.
+fn event_line(e: &Event, style: Style) -> String {
+    format!(
+        "• {} ({})",
+        escape(&e.title_ar),
+        escape(&render::date_ar(e.date, style))
+    )
+}
+
 /// Several events, each a line and a button.
 pub fn list(events: &[&Event], asked: Intent, style: Style, heading: &str) -> Reply {
-    let lines: Vec<String> = events
-        .iter()
-        .map(|e| {
-            format!(
-                "• {} ({})",
-                escape(&e.title_ar),
-                escape(&render::date_ar(e.date, style))
-            )
-        })
-        .collect();
+    let lines: Vec<String> = events.iter().map(|e| event_line(e, style)).collect();
     Reply {
         kind: ReplyKind::List,
         events: events.iter().map(|e| e.id.to_string()).collect(),
@@ -409,16 +409,7 @@ fn no_match(catalog: &Catalog, style: Style, today: NaiveDate) -> Reply {
             None => break,
         }
     }
-    let lines: Vec<String> = suggestions
-        .iter()
-        .map(|e| {
-            format!(
-                "• {} ({})",
-                escape(&e.title_ar),
-                escape(&render::date_ar(e.date, style))
-            )
-        })
-        .collect();
+    let lines: Vec<String> = suggestions.iter().map(|e| event_line(e, style)).collect();
     let mut html = "عذرًا، لم أجد حدثًا يطابق سؤالك. جرّب اسم المعركة أو تاريخها.".to_owned();
     if !lines.is_empty() {
         html.push_str(&format!("\nمن الذكريات القادمة:\n{}", lines.join("\n")));
