@@ -185,3 +185,45 @@ fn a_bad_config_names_the_key() {
         stderr(&out)
     );
 }
+
+/// Issue 7: every day with a post renders a well-formed post: the date header,
+/// balanced tags, within Telegram's limit, and its sources.
+#[test]
+fn issue_7_every_days_post_is_well_formed() {
+    use chrono::NaiveDate;
+    use dhikra::calendar::LeapDayRule;
+    use dhikra::render::{self, Style};
+    let store = shipped();
+    for day in store.days_covered() {
+        let date = NaiveDate::from_ymd_opt(2028, day.month(), day.day()).unwrap();
+        let events = store.on_date(date, LeapDayRule::Feb28);
+        let parts = render::post(&events, &store, Style::default());
+        assert!(!parts.is_empty(), "{day}: no post");
+        let all = parts.concat();
+        for e in &events {
+            let header = format!(
+                "في مثل هذا اليوم {}م",
+                render::date_ar(e.date, Style::default())
+            );
+            assert!(all.contains(&header), "{day}: no header «{header}»");
+            assert!(
+                all.contains(&render::escape(&e.title_ar)),
+                "{day}: no title"
+            );
+        }
+        assert!(all.contains("المصادر:"), "{day}: no sources");
+        for part in &parts {
+            assert!(render::utf16_len(part) <= render::MESSAGE_LIMIT);
+            for tag in ["b", "i", "a"] {
+                let opens = part.matches(&format!("<{tag}>")).count()
+                    + part.matches(&format!("<{tag} ")).count();
+                assert_eq!(
+                    opens,
+                    part.matches(&format!("</{tag}>")).count(),
+                    "{day}: unbalanced <{tag}>"
+                );
+            }
+            assert!(!part.contains("&lt;b&gt;"), "{day}: double-escaped markup");
+        }
+    }
+}
