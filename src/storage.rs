@@ -443,6 +443,22 @@ impl Db {
         })
     }
 
+    /// Runs an `UPDATE … WHERE target_id = ? AND local_date = ? AND part = ?` whose
+    /// other parameters are bound already: the slot's three always come last.
+    async fn update_slot(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        slot: Slot<'_>,
+    ) -> Result<()> {
+        query
+            .bind(slot.target)
+            .bind(slot.key)
+            .bind(slot.part)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Marks the request as on the wire (extending the lease and counting the attempt);
     /// from here until `mark_sent` a crash leaves the outcome unknown.
     pub async fn begin_attempt(
@@ -451,28 +467,16 @@ impl Db {
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
+        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
             .bind(ts(lease_until))
-            .bind(ts(now))
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .bind(ts(now)), slot).await
     }
 
     /// Telegram answered with an error: nothing was posted, the part is ours again.
     pub async fn end_attempt(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET status = 'claimed', last_error = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ? AND status = 'sending'")
+        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'claimed', last_error = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ? AND status = 'sending'")
             .bind(error)
-            .bind(ts(now))
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .bind(ts(now)), slot).await
     }
 
     pub async fn mark_sent(
@@ -481,16 +485,10 @@ impl Db {
         message_id: i32,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET status = 'sent', message_id = ?, owner = NULL, lease_until = NULL, sent_at = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
+        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'sent', message_id = ?, owner = NULL, lease_until = NULL, sent_at = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
             .bind(message_id)
             .bind(ts(now))
-            .bind(ts(now))
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .bind(ts(now)), slot).await
     }
 
     pub async fn mark_retry(
@@ -500,28 +498,16 @@ impl Db {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET status = 'retry', not_before = ?, last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
+        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'retry', not_before = ?, last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
             .bind(ts(not_before))
             .bind(error)
-            .bind(ts(now))
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .bind(ts(now)), slot).await
     }
 
     pub async fn mark_failed(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE deliveries SET status = 'failed', last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
+        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'failed', last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
             .bind(error)
-            .bind(ts(now))
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .bind(ts(now)), slot).await
     }
 
     /// Settles rows whose owner is gone (lease over, or a dead process on this host):
