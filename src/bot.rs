@@ -168,8 +168,9 @@ fn question_in(msg: Message, app: App) -> Option<String> {
     if msg.chat.is_private() {
         return Some(text.to_owned());
     }
-    let mention = format!("@{}", app.username.to_lowercase());
-    let lower = text.to_lowercase();
+    let mention = format!("@{}", app.username.to_ascii_lowercase());
+    // ASCII lowercasing keeps byte offsets, so `at` is valid in `text` too.
+    let lower = text.to_ascii_lowercase();
     let replied_to_bot = msg
         .reply_to_message()
         .and_then(|r| r.from.as_ref())
@@ -180,7 +181,6 @@ fn question_in(msg: Message, app: App) -> Option<String> {
                     .is_some_and(|n| n.eq_ignore_ascii_case(&app.username))
         });
     if let Some(at) = lower.find(&mention) {
-        // Lowercasing keeps byte offsets for the ASCII mention itself.
         let mut q = text.to_owned();
         if text.is_char_boundary(at) && text.is_char_boundary(at + mention.len()) {
             q.replace_range(at..at + mention.len(), " ");

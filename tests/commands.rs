@@ -264,3 +264,22 @@ async fn a_disabled_channel_is_enabled_again_when_the_bot_is_added_back() {
     assert!(t.enabled && t.disabled_reason.is_none());
     bot.stop().await;
 }
+
+/// Unicode lowercasing changes byte lengths («İ» becomes three bytes), so finding
+/// the mention in a lowercased copy must not shift where it is cut out.
+#[tokio::test]
+async fn a_mention_after_non_ascii_text_is_found_and_cut_out() {
+    let bot = spawn_bot("").await;
+    bot.fake.push_update(message(
+        GROUP,
+        USER,
+        9,
+        "İİİİ @DhikraBot متى دخل الحلفاء روما؟",
+    ));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the answer", |s| !s.is_empty())
+        .await;
+    assert!(sent[0].text.contains("4 يونيو 1944"), "{}", sent[0].text);
+    bot.stop().await;
+}
