@@ -743,64 +743,23 @@ mod tests {
         let (db, _d) = db().await;
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
+        let slot = Slot {
+            target: id,
+            key: "2027-06-04",
+            part: 1,
+        };
         let lease = t0() + chrono::Duration::minutes(5);
         assert_eq!(
-            db.claim(
-                Slot {
-                    target: id,
-                    key: "2027-06-04",
-                    part: 1
-                },
-                1,
-                "a",
-                lease,
-                t0()
-            )
-            .await
-            .unwrap(),
+            db.claim(slot, 1, "a", lease, t0()).await.unwrap(),
             Claim::Acquired
         );
         assert_eq!(
-            db.claim(
-                Slot {
-                    target: id,
-                    key: "2027-06-04",
-                    part: 1
-                },
-                1,
-                "b",
-                lease,
-                t0()
-            )
-            .await
-            .unwrap(),
+            db.claim(slot, 1, "b", lease, t0()).await.unwrap(),
             Claim::InFlight
         );
-        db.mark_sent(
-            Slot {
-                target: id,
-                key: "2027-06-04",
-                part: 1,
-            },
-            42,
-            t0(),
-        )
-        .await
-        .unwrap();
+        db.mark_sent(slot, 42, t0()).await.unwrap();
         assert_eq!(
-            db.claim(
-                Slot {
-                    target: id,
-                    key: "2027-06-04",
-                    part: 1
-                },
-                1,
-                "b",
-                lease,
-                t0()
-            )
-            .await
-            .unwrap(),
+            db.claim(slot, 1, "b", lease, t0()).await.unwrap(),
             Claim::AlreadySent
         );
     }

@@ -21,6 +21,23 @@ fn config() -> String {
     )
 }
 
+/// Sends an admin's `/repost …` and waits for the preview and its buttons;
+/// returns what was sent and the «تأكيد» callback data.
+async fn ask_to_repost(
+    bot: &support::BotHandle,
+    command: &str,
+) -> (Vec<support::fake_api::Sent>, String) {
+    bot.fake.push_update(message(ADMIN, ADMIN, 1, command));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the preview and buttons", |s| {
+            s.iter().any(|m| m.reply_markup.is_some())
+        })
+        .await;
+    let confirm = confirm_button(&sent);
+    (sent, confirm)
+}
+
 /// The «تأكيد» callback data from the last message that has one.
 fn confirm_button(sent: &[support::fake_api::Sent]) -> String {
     sent.iter()
@@ -78,20 +95,12 @@ async fn a_non_admin_repost_posts_nothing_and_is_audited() {
 #[tokio::test]
 async fn an_admin_repost_confirmed_twice_posts_exactly_once_per_target() {
     let bot = spawn_bot(&config()).await;
-    bot.fake
-        .push_update(message(ADMIN, ADMIN, 1, "/repost 06-04"));
-    let sent = bot
-        .fake
-        .wait_for(WAIT, "the preview and buttons", |s| {
-            s.iter().any(|m| m.reply_markup.is_some())
-        })
-        .await;
+    let (sent, confirm) = ask_to_repost(&bot, "/repost 06-04").await;
     assert!(
         sent.iter()
             .any(|m| m.text.contains("في مثل هذا اليوم 4 يونيو 1944م")),
         "the preview is shown"
     );
-    let confirm = confirm_button(&sent);
     assert!(
         bot.fake.sent_to(CHANNEL_A).is_empty(),
         "nothing before the confirmation"
@@ -127,15 +136,7 @@ async fn an_admin_repost_confirmed_twice_posts_exactly_once_per_target() {
 #[tokio::test]
 async fn an_expired_confirmation_posts_nothing() {
     let bot = spawn_bot(&config()).await;
-    bot.fake
-        .push_update(message(ADMIN, ADMIN, 1, "/repost rome-liberation"));
-    let sent = bot
-        .fake
-        .wait_for(WAIT, "the buttons", |s| {
-            s.iter().any(|m| m.reply_markup.is_some())
-        })
-        .await;
-    let confirm = confirm_button(&sent);
+    let (_, confirm) = ask_to_repost(&bot, "/repost rome-liberation").await;
     bot.clock
         .set(chrono::Utc::now() + chrono::Duration::minutes(11));
     bot.fake.push_update(callback(ADMIN, ADMIN, &confirm));
@@ -152,15 +153,7 @@ async fn an_expired_confirmation_posts_nothing() {
 #[tokio::test]
 async fn cancel_stops_a_repost() {
     let bot = spawn_bot(&config()).await;
-    bot.fake
-        .push_update(message(ADMIN, ADMIN, 1, "/repost 06-04 #1"));
-    let sent = bot
-        .fake
-        .wait_for(WAIT, "the buttons", |s| {
-            s.iter().any(|m| m.reply_markup.is_some())
-        })
-        .await;
-    let confirm = confirm_button(&sent);
+    let (sent, confirm) = ask_to_repost(&bot, "/repost 06-04 #1").await;
     assert!(
         sent.last().unwrap().text.contains("إلى 1 هدف"),
         "{}",

@@ -45,13 +45,8 @@ fn dst_data() -> tempfile::TempDir {
 #[tokio::test]
 async fn the_post_goes_out_at_nine_local_exactly_once() {
     let fake = FakeApi::start().await;
-    let (data, db) = (dst_data(), tempfile::tempdir().unwrap());
-    let clock = TestClock::new(utc(2027, 6, 4, 5, 59));
-    let p = publisher(
-        test_config(&fake, data.path(), db.path(), &targets(&[CHANNEL])),
-        clock.clone(),
-    )
-    .await;
+    let (p, clock, _data, _db) =
+        starting_at(&fake, &targets(&[CHANNEL]), utc(2027, 6, 4, 5, 59)).await;
     // 08:59 Cairo summer time: nothing yet.
     assert!(
         p.publish_due(clock.now(), &never_stop())
@@ -73,13 +68,8 @@ async fn the_post_goes_out_at_nine_local_exactly_once() {
 #[tokio::test]
 async fn cairo_dst_change_days_post_at_nine_local() {
     let fake = FakeApi::start().await;
-    let (data, db) = (dst_data(), tempfile::tempdir().unwrap());
-    let clock = TestClock::new(utc(2027, 4, 30, 5, 59));
-    let p = publisher(
-        test_config(&fake, data.path(), db.path(), &targets(&[CHANNEL])),
-        clock.clone(),
-    )
-    .await;
+    let (p, clock, _data, _db) =
+        starting_at(&fake, &targets(&[CHANNEL]), utc(2027, 4, 30, 5, 59)).await;
     // (08:59 local, 09:00 local) in UTC on each day: spring-forward day, fall-back day, day after.
     for (before, at) in [
         (utc(2027, 4, 30, 5, 59), utc(2027, 4, 30, 6, 0)),
@@ -138,39 +128,39 @@ async fn catch_up_after_a_restart_at_eleven_and_nothing_for_a_past_day() {
 #[tokio::test]
 async fn a_catch_up_window_limits_late_posts() {
     let fake = FakeApi::start().await;
-    let (data, db) = (dst_data(), tempfile::tempdir().unwrap());
-    let clock = TestClock::new(utc(2027, 6, 4, 8, 0));
-    let p = publisher(
-        test_config(
-            &fake,
-            data.path(),
-            db.path(),
-            &format!("catch_up_minutes = 60\n{}", targets(&[CHANNEL])),
-        ),
-        clock.clone(),
+    let (p, clock, _data, _db) = starting_at(
+        &fake,
+        &format!("catch_up_minutes = 60\n{}", targets(&[CHANNEL])),
+        utc(2027, 6, 4, 8, 0),
     )
     .await;
     p.publish_due(clock.now(), &never_stop()).await.unwrap();
     assert!(fake.sent().is_empty(), "11:00 is past 09:00 + 60 minutes");
 }
 
-async fn at_nine(
-    fake: &FakeApi,
-    extra: &str,
-) -> (
+type Running = (
     dhikra::publish::Publisher,
     std::sync::Arc<TestClock>,
     tempfile::TempDir,
     tempfile::TempDir,
-) {
+);
+
+/// A publisher over the test events (4 June and Cairo's DST days) with a fresh
+/// database, its clock at `start`.
+async fn starting_at(fake: &FakeApi, extra: &str, start: DateTime<Utc>) -> Running {
     let (data, db) = (dst_data(), tempfile::tempdir().unwrap());
-    let clock = TestClock::new(utc(2027, 6, 4, 6, 0));
+    let clock = TestClock::new(start);
     let p = publisher(
         test_config(fake, data.path(), db.path(), extra),
         clock.clone(),
     )
     .await;
     (p, clock, data, db)
+}
+
+/// `starting_at` 09:00 Cairo time on 4 June 2027.
+async fn at_nine(fake: &FakeApi, extra: &str) -> Running {
+    starting_at(fake, extra, utc(2027, 6, 4, 6, 0)).await
 }
 
 #[tokio::test]
