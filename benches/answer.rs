@@ -6,9 +6,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use dhikra::render::Style;
-use dhikra::search::Catalog;
-use dhikra::{answer, arabic};
+use dhikra::core::catalog::Catalog;
+use dhikra::core::render::Style;
+use dhikra::core::{answer, arabic};
 
 mod common;
 use common::name;
@@ -21,7 +21,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let files = common::synthetic_files(EVENTS);
     let build = Instant::now();
-    let store = dhikra::store::EventStore::from_files(files).expect("valid");
+    let store = dhikra::core::catalog::EventStore::from_files(files).expect("valid");
     let parsed = build.elapsed();
     let catalog = Catalog::new(store);
     let build = build.elapsed();

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dhikra::calendar::{Clock, FixedClock};
 use dhikra::config::{Config, Token};
+use dhikra::core::calendar::{Clock, FixedClock};
 
 const TARGETS: usize = 1_000;
 const RATE: usize = 300;
@@ -42,17 +42,19 @@ async fn main() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(now));
-    let store = dhikra::store::EventStore::load(&config.data_dir).unwrap();
-    let bot = dhikra::app::make_bot(&config, &Token::new(fake_api::TOKEN).unwrap()).unwrap();
-    let publisher = dhikra::app::publisher(
-        Arc::new(config),
-        dhikra::publish::shared(store),
+    let store = dhikra::data::load(&config.data_dir).unwrap();
+    let bot = dhikra::service::make_bot(&config, &Token::new(fake_api::TOKEN).unwrap()).unwrap();
+    let service = dhikra::service::build(dhikra::service::Settings {
+        catalog: dhikra::data::shared(store),
         bot,
-        Arc::clone(&clock),
-    )
+        clock: Arc::clone(&clock),
+        config_path: None,
+        policy: None,
+        config,
+    })
     .await
     .unwrap();
-    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let (publisher, stop) = (&service.publisher, service.shutdown());
 
     let started = Instant::now();
     let report = publisher.publish_due(clock.now(), &stop).await.unwrap();

@@ -106,36 +106,16 @@ async fn dhikra_bot(bot: Bot, db: std::path::PathBuf) -> BoxedDispatcher<i64> {
             .to_string(),
         db.join("s.db").display().to_string()
     );
-    let config =
-        Arc::new(dhikra::config::Config::parse(Path::new("bench.toml"), &text, &|_| None).unwrap());
-    let catalog =
-        dhikra::publish::shared(dhikra::store::EventStore::load(&config.data_dir).unwrap());
-    let clock: Arc<dyn dhikra::calendar::Clock> = Arc::new(dhikra::calendar::SystemClock);
-    let publisher = Arc::new(
-        dhikra::app::publisher(
-            Arc::clone(&config),
-            catalog.clone(),
-            bot.clone(),
-            Arc::clone(&clock),
-        )
-        .await
-        .unwrap(),
-    );
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    std::mem::forget(stop_tx);
-    let app = dhikra::bot::App {
-        config,
-        catalog,
-        db: publisher.sender.db.clone(),
-        clock,
-        username: fake_api::BOT_USERNAME.into(),
-        cooldown: Arc::new(dhikra::bot::Cooldown::new(Duration::from_secs(3))),
-        publisher,
-        stop,
+    let config = dhikra::config::Config::parse(Path::new("bench.toml"), &text, &|_| None).unwrap();
+    let settings = dhikra::service::Settings {
+        catalog: dhikra::data::shared(dhikra::data::load(&config.data_dir).unwrap()),
+        bot,
+        clock: Arc::new(dhikra::core::calendar::SystemClock),
         config_path: None,
-        health: Arc::new(dhikra::ops::Health::default()),
+        policy: None,
+        config,
     };
-    dhikra::app::dispatcher(bot, app)
+    dhikra::service::build(settings).await.unwrap().dispatcher()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -224,7 +204,7 @@ async fn main() {
     stop(child);
     println!(
         "footprint of `dhikra run` (shipped store, {} events)",
-        dhikra::store::EventStore::load(&shipped).unwrap().len()
+        dhikra::data::load(&shipped).unwrap().len()
     );
     println!(
         "  resident memory after start {:.1} MB, after {questions} answered questions {:.1} MB (goal ≤ 30 MB; ratio to goal {:.2})",

@@ -1,26 +1,25 @@
 //! The `dhikra` command line: parses arguments, loads configuration and data, and
-//! runs one subcommand. Each subcommand is a small function over the core.
+//! runs one subcommand. Each subcommand is a small function over the core; errors
+//! travel as `anyhow` with the context a person needs to act on them.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use chrono::{Datelike, NaiveDate};
-use clap::{Parser, Subcommand};
-
-use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::answer;
-use crate::app;
-use crate::calendar::{self, Clock, MonthDay, SystemClock};
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
 use crate::config::Config;
-use crate::delivery::Outcome;
-use crate::publish::{self, TargetResult};
-use crate::render;
-use crate::search::Catalog;
-use crate::storage::Db;
-use crate::store::EventStore;
+use crate::core::answer;
+use crate::core::calendar::{self, Clock, MonthDay, SystemClock};
+use crate::core::catalog::{Catalog, EventStore};
+use crate::core::render;
+use crate::data;
+use crate::db::{Db, DeliveryStatus};
+use crate::publishing::{Outcome, TargetResult};
+use crate::service::{self, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +59,8 @@ pub enum Command {
     },
     /// List the events: id, date and title.
     Events,
+    /// The year as a 12-month grid: which days have a post, and how many events.
+    Calendar,
     /// Run the bot: answer updates and publish every day at the local post time.
     Run,
     /// Print the answer the bot would give to a question.
@@ -88,86 +89,71 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     let mut out = std::io::stdout().lock();
+    let config = cli.config.as_path();
     let result = match cli.command {
-        Command::Validate { data } => validate(&cli.config, data.as_deref(), &mut out),
+        Command::Validate { data } => validate(config, data.as_deref(), &mut out),
         Command::Preview { date, html } => {
-            preview(&cli.config, date.as_deref(), html, &SystemClock, &mut out)
+            preview(config, date.as_deref(), html, &SystemClock, &mut out)
         }
-        Command::Events => events(&cli.config, &mut out),
-        Command::Run => run_bot(&cli.config),
-        Command::Ask { question, json } => {
-            ask(&cli.config, &question, json, &SystemClock, &mut out)
-        }
+        Command::Events => events(config, &mut out),
+        Command::Calendar => calendar_grid(config, &mut out),
+        Command::Run => run_bot(config),
+        Command::Ask { question, json } => ask(config, &question, json, &SystemClock, &mut out),
         Command::Post {
             date,
             target,
             dry_run,
             force,
-        } => post(
-            &cli.config,
-            date.as_deref(),
-            target.as_deref(),
-            dry_run,
-            force,
-            &mut out,
-        ),
+        } => {
+            let request = PostRequest {
+                date,
+                target,
+                dry_run,
+                force,
+            };
+            post(config, request, &mut out)
+        }
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "dhikra: {message}");
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "dhikra: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-type CliResult = Result<ExitCode, String>;
-
-fn load_config(path: &Path) -> Result<Config, String> {
-    Config::load(path).map_err(|e| e.to_string())
+fn load_config(path: &Path) -> Result<Config> {
+    Ok(Config::load(path)?)
 }
 
-fn load_store(config: &Config) -> Result<EventStore, String> {
-    EventStore::load(&config.data_dir)
-        .map_err(|e| format!("the event data is invalid ({} problems):\n{e}", e.0.len()))
+fn load_store(config: &Config) -> Result<EventStore> {
+    data::load(&config.data_dir)
+        .map_err(|e| anyhow!("the event data is invalid ({} problems):\n{e}", e.0.len()))
 }
 
-fn validate(config_path: &Path, data: Option<&Path>, out: &mut dyn Write) -> CliResult {
+fn validate(config_path: &Path, data: Option<&Path>, out: &mut dyn Write) -> Result<ExitCode> {
     let dir = match data {
         Some(d) => d.to_owned(),
         None => load_config(config_path)?.data_dir,
     };
-    match EventStore::load(&dir) {
+    let errors = match data::load(&dir) {
         Ok(store) => {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "ok: {} events on {} days of the year in {}",
                 store.len(),
                 store.days_covered().len(),
                 dir.display()
-            );
-            Ok(ExitCode::SUCCESS)
+            )?;
+            return Ok(ExitCode::SUCCESS);
         }
-        Err(errors) => {
-            let _ = writeln!(std::io::stderr(), "{errors}");
-            let _ = writeln!(std::io::stderr(), "{} problem(s) found", errors.0.len());
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// `MM-DD` resolves to its next occurrence on or after `today`; `YYYY-MM-DD` is taken as is.
-pub fn resolve_date(arg: &str, today: NaiveDate) -> Result<NaiveDate, String> {
-    if let Ok(date) = NaiveDate::parse_from_str(arg, "%Y-%m-%d") {
-        return Ok(date);
-    }
-    let md: MonthDay = arg
-        .parse()
-        .map_err(|e| format!("--date: {e}; use MM-DD or YYYY-MM-DD"))?;
-    (today.year()..today.year() + 8)
-        .filter_map(|y| NaiveDate::from_ymd_opt(y, md.month(), md.day()))
-        .find(|d| *d >= today)
-        .ok_or_else(|| format!("--date: {arg} has no next occurrence"))
+        Err(errors) => errors,
+    };
+    let mut err = std::io::stderr();
+    writeln!(err, "{errors}")?;
+    writeln!(err, "{} problem(s) found", errors.0.len())?;
+    Ok(ExitCode::FAILURE)
 }
 
 fn preview(
@@ -176,43 +162,44 @@ fn preview(
     html: bool,
     clock: &dyn Clock,
     out: &mut dyn Write,
-) -> CliResult {
+) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let store = load_store(&config)?;
-    let today = calendar::today(clock.now(), config.timezone);
-    let date = match date {
-        Some(d) => resolve_date(d, today)?,
-        None => today,
-    };
+    let date = day_argument(date, calendar::today(clock.now(), config.timezone))?;
     let events = store.on_date(date, config.leap_day);
     if events.is_empty() {
-        let _ = write!(out, "No event on {date}.");
+        write!(out, "No event on {date}.")?;
         if let Some((next, evs)) = store.next_after(date, config.leap_day) {
             let titles: Vec<&str> = evs.iter().map(|e| e.title_ar.as_str()).collect();
-            let _ = write!(out, " Next anniversary: {next} — {}", titles.join("، "));
+            write!(out, " Next anniversary: {next} — {}", titles.join("، "))?;
         }
-        let _ = writeln!(out);
+        writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
     let parts = render::post(&events, &store, config.style);
     for (i, part) in parts.iter().enumerate() {
         if parts.len() > 1 {
-            let _ = writeln!(out, "----- {}/{} -----", i + 1, parts.len());
+            writeln!(out, "----- {}/{} -----", i + 1, parts.len())?;
         }
-        let _ = writeln!(
-            out,
-            "{}",
-            if html {
-                part.clone()
-            } else {
-                render::to_plain(part)
-            }
-        );
+        let text = if html {
+            part.clone()
+        } else {
+            render::to_plain(part)
+        };
+        writeln!(out, "{text}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn events(config_path: &Path, out: &mut dyn Write) -> CliResult {
+/// `--date`: MM-DD (its next occurrence) or YYYY-MM-DD; today when absent.
+fn day_argument(arg: Option<&str>, today: NaiveDate) -> Result<NaiveDate> {
+    match arg {
+        Some(d) => calendar::resolve(d, today).map_err(|e| anyhow!(e)),
+        None => Ok(today),
+    }
+}
+
+fn events(config_path: &Path, out: &mut dyn Write) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let store = load_store(&config)?;
     for e in store.all() {
@@ -220,118 +207,161 @@ fn events(config_path: &Path, out: &mut dyn Write) -> CliResult {
             Some(end) => format!("{} .. {end}", e.date),
             None => e.date.to_string(),
         };
-        let _ = writeln!(out, "{:<28} {:<24} {}", e.id.as_str(), span, e.title_ar);
+        writeln!(out, "{:<28} {:<24} {}", e.id.as_str(), span, e.title_ar)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// `dhikra calendar`: the editor's map of what is missing. Each day shows its
+/// number of events (`·` for none), Feb 29 included.
+fn calendar_grid(config_path: &Path, out: &mut dyn Write) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let store = load_store(&config)?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let header: String = (1..=31).map(|d| format!("{d:>3}")).collect();
+    writeln!(out, "    {header}")?;
+    for (m, name) in MONTHS.iter().enumerate() {
+        let mut line = format!("{name} ");
+        for day in 1..=31 {
+            let cell = match MonthDay::new(m as u32 + 1, day) {
+                None => String::new(),
+                Some(md) => match store.on_month_day(md).len() {
+                    0 => "  ·".to_owned(),
+                    n => format!("{n:>3}"),
+                },
+            };
+            line.push_str(&cell);
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    let covered = store.days_covered().len();
+    writeln!(
+        out,
+        "{covered} of 366 days have a post ({} events); {} days have none.",
+        store.len(),
+        366 - covered
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .context("cannot start the async runtime")
 }
 
-fn run_bot(config_path: &Path) -> CliResult {
+fn run_bot(config_path: &Path) -> Result<ExitCode> {
     let config = load_config(config_path)?;
-    let token = config.token().map_err(|e| e.to_string())?;
+    let token = config.token()?;
     let store = load_store(&config)?;
     tracing::info!(
         events = store.len(),
         days = store.days_covered().len(),
         "event store loaded"
     );
-    runtime()?
-        .block_on(app::run(config, config_path, publish::shared(store), token))
-        .map_err(|e| e.to_string())?;
+    runtime()?.block_on(async {
+        let settings = Settings {
+            bot: service::make_bot(&config, &token)?,
+            catalog: data::shared(store),
+            clock: Arc::new(SystemClock),
+            config_path: Some(config_path.to_owned()),
+            policy: None,
+            config,
+        };
+        service::run(settings).await
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn post(
-    config_path: &Path,
-    date: Option<&str>,
-    target: Option<&str>,
+/// `dhikra post`'s arguments.
+struct PostRequest {
+    date: Option<String>,
+    target: Option<String>,
     dry_run: bool,
     force: bool,
-    out: &mut dyn Write,
-) -> CliResult {
+}
+
+fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let store = load_store(&config)?;
     let now = SystemClock.now();
     let today = calendar::today(now, config.timezone);
-    let date = match date {
-        Some(d) => resolve_date(d, today)?,
-        None => today,
-    };
-    if date != today && !force && !dry_run {
-        return Err(format!(
-            "only today's post ({today}) can be published now; --force reposts {date}"
-        ));
+    let date = day_argument(request.date.as_deref(), today)?;
+    if date != today && !request.force && !request.dry_run {
+        bail!("only today's post ({today}) can be published now; --force reposts {date}");
     }
     let parts = render::post(&store.on_date(date, config.leap_day), &store, config.style);
     if parts.is_empty() {
-        let _ = writeln!(out, "No event on {date}: nothing to post.");
+        writeln!(out, "No event on {date}: nothing to post.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let rt = runtime()?;
-    if dry_run {
-        return rt.block_on(dry_run_report(
-            &config,
-            date,
-            target,
-            parts.len(),
-            force,
-            out,
-        ));
+    if request.dry_run {
+        return rt.block_on(dry_run_report(&config, date, &request, parts.len(), out));
     }
-    let token = config.token().map_err(|e| e.to_string())?;
-    let config = Arc::new(config);
-    rt.block_on(async {
-        let bot = app::make_bot(&config, &token).map_err(|e| e.to_string())?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let publisher = app::publisher(Arc::clone(&config), publish::shared(store), bot, clock)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            if app::wait_for_signal().await.is_ok() {
-                eprintln!("stopping: finishing the message in flight");
-                let _ = stop_tx.send(true);
-            }
-        });
-        let total = publisher
-            .sender
-            .db
-            .targets()
-            .await
-            .map_err(|e| e.to_string())?
-            .iter()
-            .filter(|t| t.enabled)
-            .count();
-        let bar = std::io::stdout()
-            .is_terminal()
-            .then(|| indicatif::ProgressBar::new(total as u64));
-        let progress = |r: &TargetResult| match &bar {
-            Some(bar) => {
-                bar.inc(1);
-                bar.set_message(r.target.clone());
-            }
-            None => println!("{}: {}", r.target, describe_outcome(&r.outcome)),
-        };
-        let report = publisher
-            .publish_now(date, target, force, now, &stop_rx, &progress)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(bar) = &bar {
-            bar.finish_and_clear();
+    let token = config.token()?;
+    let settings = Settings {
+        bot: service::make_bot(&config, &token)?,
+        catalog: data::shared(store),
+        clock: Arc::new(SystemClock),
+        config_path: None,
+        policy: None,
+        config,
+    };
+    rt.block_on(post_now(settings, date, &request, out))
+}
+
+async fn post_now(
+    settings: Settings,
+    date: NaiveDate,
+    request: &PostRequest,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let service = Arc::new(service::build(settings).await?);
+    let on_signal = Arc::clone(&service);
+    tokio::spawn(async move {
+        if service::wait_for_signal().await.is_ok() {
+            eprintln!("stopping: finishing the message in flight");
+            on_signal.stop();
         }
-        let _ = writeln!(out, "{}", report.summary());
-        let failed = report.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown));
-        Ok(if failed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+    });
+    let targets = service.db().targets().await?;
+    let total = targets.iter().filter(|t| t.enabled).count();
+    let bar = std::io::stdout()
+        .is_terminal()
+        .then(|| indicatif::ProgressBar::new(total as u64));
+    let progress = |r: &TargetResult| match &bar {
+        Some(bar) => {
+            bar.inc(1);
+            bar.set_message(r.target.clone());
+        }
+        None => println!("{}: {}", r.target, describe_outcome(&r.outcome)),
+    };
+    let now = service.context.clock.now();
+    let only = request.target.as_deref();
+    let report = service
+        .publisher
+        .publish_now(
+            date,
+            only,
+            request.force,
+            now,
+            &service.shutdown(),
+            &progress,
+        )
+        .await?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    writeln!(out, "{}", report.summary())?;
+    let failed = report.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown));
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -353,45 +383,35 @@ fn describe_outcome(o: &Outcome) -> String {
 async fn dry_run_report(
     config: &Config,
     date: NaiveDate,
-    only: Option<&str>,
+    request: &PostRequest,
     parts: usize,
-    force: bool,
     out: &mut dyn Write,
-) -> CliResult {
-    let db = Db::open(&config.database)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<ExitCode> {
+    let db = Db::open(&config.database).await?;
     db.sync_config_targets(&config.targets, SystemClock.now())
-        .await
-        .map_err(|e| e.to_string())?;
-    let sent = db
-        .deliveries(&date.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
-    let targets = db.targets().await.map_err(|e| e.to_string())?;
-    let _ = writeln!(
+        .await?;
+    let sent = db.deliveries(&date.to_string()).await?;
+    let targets = db.targets().await?;
+    writeln!(
         out,
         "dry run: the post of {date} has {parts} part(s); nothing is sent"
-    );
+    )?;
+    let only = request.target.as_deref();
     for t in targets.iter().filter(|t| only.is_none_or(|o| t.names(o))) {
         let done = sent
             .iter()
-            .filter(|d| d.target_id == t.id && d.status == "sent")
+            .filter(|d| d.target_id == t.id && d.status == DeliveryStatus::Sent)
             .count();
         let line = if !t.enabled {
-            format!(
-                "skip (disabled: {})",
-                t.disabled_reason.as_deref().unwrap_or("?")
-            )
-        } else if done == parts && !force {
+            let why = t.disabled_reason.as_deref().unwrap_or("?");
+            format!("skip (disabled: {why})")
+        } else if done == parts && !request.force {
             "skip (already sent)".to_owned()
         } else {
-            format!(
-                "would send {} part(s)",
-                if force { parts } else { parts - done }
-            )
+            let n = if request.force { parts } else { parts - done };
+            format!("would send {n} part(s)")
         };
-        let _ = writeln!(out, "{}: {line}", t.label());
+        writeln!(out, "{}: {line}", t.label())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -402,7 +422,7 @@ fn ask(
     json: bool,
     clock: &dyn Clock,
     out: &mut dyn Write,
-) -> CliResult {
+) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let catalog = Catalog::new(load_store(&config)?);
     let today = calendar::today(clock.now(), config.timezone);
@@ -420,15 +440,11 @@ fn ask(
             events: &reply.events,
             text: &text,
         };
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&value).map_err(|e| e.to_string())?
-        );
+        writeln!(out, "{}", serde_json::to_string(&value)?)?;
     } else {
-        let _ = writeln!(out, "{text}");
+        writeln!(out, "{text}")?;
         for b in &reply.buttons {
-            let _ = writeln!(out, "[{}]", b.text);
+            writeln!(out, "[{}]", b.text)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,25 +1,41 @@
-//! Dhikra (ذكرى): an Arabic "on this day" Telegram bot.
+//! Dhikra (ذكرى): an Arabic "on this day" Telegram bot for the Second World War in
+//! the Mediterranean and the Middle East.
 //!
-//! The functional core has no I/O: [`calendar`], [`event`], [`store`], [`arabic`],
-//! [`dates`], [`search`], [`answer`], [`render`]. The shell around it — [`config`],
-//! [`storage`], [`delivery`], [`publish`], [`bot`], [`admin`], [`app`], [`cli`] —
-//! talks to the disk, the database and Telegram.
+//! # Layout
+//!
+//! Every module depends only on modules listed above it: the list is the layering,
+//! lowest first, and `tests/it/layout.rs` fails on an import that points up or on a
+//! cycle.
+//!
+//! - [`core`]: the functional core, with no I/O — calendar, events, the catalog,
+//!   the schedule, Arabic text, dates, search, answers and the rendered post.
+//! - [`config`], [`logging`], [`ops`]: settings and secrets; log output that never
+//!   shows a secret; health and metrics.
+//! - [`db`]: the SQLite delivery log, targets, confirmations and the audit log.
+//! - [`data`]: `data/events` on disk, loaded and swapped whole on reload.
+//! - [`publishing`]: who is due a post, and sending it exactly once within
+//!   Telegram's limits.
+//! - [`telegram`]: the update handlers — commands, questions, inline mode, buttons
+//!   and the admin tools.
+//! - [`service`]: the composition root — one builder for `dhikra run`, `dhikra
+//!   post`, the tests and the benches — and the shutdown signal.
+//! - [`cli`]: the `dhikra` command line.
 
-pub mod admin;
-pub mod answer;
-pub mod app;
-pub mod arabic;
-pub mod bot;
-pub mod calendar;
-pub mod cli;
+pub mod core;
+
 pub mod config;
-pub mod dates;
-pub mod delivery;
-pub mod event;
 pub mod logging;
 pub mod ops;
-pub mod publish;
-pub mod render;
-pub mod search;
-pub mod storage;
-pub mod store;
+pub mod shutdown;
+
+pub mod db;
+
+pub mod data;
+
+pub mod publishing;
+
+pub mod telegram;
+
+pub mod service;
+
+pub mod cli;

@@ -5,16 +5,18 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
-use dhikra::render::{self, Style};
-use dhikra::search::Catalog;
-use dhikra::store::EventStore;
-use dhikra::{answer, arabic, dates};
+use dhikra::core::catalog::Catalog;
+use dhikra::core::render::{self, Style};
+use dhikra::core::{answer, arabic, dates};
+use dhikra::telegram::callback::Callback;
 use proptest::prelude::*;
 
 fn catalog() -> &'static Catalog {
     static C: OnceLock<Catalog> = OnceLock::new();
     C.get_or_init(|| {
-        Catalog::new(EventStore::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).unwrap())
+        Catalog::new(
+            dhikra::data::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).unwrap(),
+        )
     })
 }
 
@@ -99,7 +101,7 @@ proptest! {
             for tag in reply.html.match_indices('<').map(|(i, _)| &reply.html[i..]) {
                 prop_assert!(["<b>", "</b>", "<i>", "</i>", "<code>", "</code>"].iter().any(|ok| tag.starts_with(ok)), "unexpected tag in {}", reply.html);
             }
-            prop_assert!(reply.buttons.iter().all(|b| b.data.len() <= 64));
+            prop_assert!(reply.buttons.iter().all(|b| Callback::from(&b.action).encode().len() <= 64));
         }
     }
 

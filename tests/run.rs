@@ -148,14 +148,14 @@ async fn post_killed_mid_broadcast_then_rerun_sends_each_target_one_copy() {
         .output()
         .unwrap();
     let summary = stdout(&out);
-    let db = dhikra::storage::Db::open(&s.database()).await.unwrap();
+    let db = dhikra::db::Db::open(&s.database()).await.unwrap();
     let key = Utc::now().date_naive().to_string();
     let unknown: Vec<i64> = db
         .deliveries(&key)
         .await
         .unwrap()
         .into_iter()
-        .filter(|d| d.status == "unknown")
+        .filter(|d| d.status == dhikra::db::DeliveryStatus::Unknown)
         .map(|d| d.target_id)
         .collect();
     let targets = db.targets().await.unwrap();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use dhikra::store::EventStore;
+use dhikra::core::catalog::EventStore;
 
 const SYLLABLES: &[&str] = &[
     "كا", "سي", "نو", "مو", "تي", "رو", "ما", "لي", "بو", "نا", "دي", "فر", "زا", "غو", "تا", "ري",
@@ -33,7 +33,7 @@ pub fn synthetic_files(n: usize) -> Vec<(PathBuf, String)> {
         .map(|i| {
             let date = NaiveDate::from_ymd_opt(1900 + (i % 120) as i32, 1, 1).unwrap() + chrono::Duration::days((i * 7 % 365) as i64);
             let text = format!(
-                "id = \"e{i}\"\nkind = \"battle\"\ntitle_ar = \"معركة {name} رقم {i}\"\ntitle_en = \"Battle {i}\"\naliases = [\"{name} {i}\"]\ndate = \"{date}\"\nsummary_ar = \"وقعت معركة {name} في هذا اليوم.\"\n[[facts.figures]]\nlabel = \"القتلى\"\nvalue = \"{i}\"\nkeywords = [\"قتلى\"]\n[[sources]]\ntitle = \"Synthetic\"\n",
+                "id = \"e{i}\"\nkind = \"battle\"\ntheatre = \"italy\"\ntitle_ar = \"معركة {name} رقم {i}\"\ntitle_en = \"Battle {i}\"\naliases = [\"{name} {i}\"]\ndate = \"{date}\"\nsummary_ar = \"وقعت معركة {name} في هذا اليوم.\"\n[[facts.figures]]\nlabel = \"القتلى\"\nvalue = \"{i}\"\nkeywords = [\"قتلى\"]\n[[sources]]\ntitle = \"Synthetic\"\nurl = \"https://example.org/e{i}\"\n",
                 name = name(i)
             );
             (PathBuf::from(format!("events/e{i}.toml")), text)

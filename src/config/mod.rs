@@ -1,6 +1,10 @@
 //! Settings: `config/dhikra.toml` overlaid with `DHIKRA_*` environment variables,
-//! parsed into typed values; a bad value names its key and why. The bot token is
-//! read separately and kept in a type that never prints it.
+//! parsed into typed values; a bad value names its key and why. Two steps, as in
+//! ripgrep's lowargs → hiargs: [`raw`] is the file as written, this module the
+//! validated settings. The bot token is read apart ([`token`]) and never prints.
+
+mod raw;
+mod token;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -8,11 +12,12 @@ use std::str::FromStr;
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
-use serde::Deserialize;
 
-use crate::arabic::{Digits, MonthStyle};
-use crate::calendar::LeapDayRule;
-use crate::render::Style;
+use crate::core::calendar::LeapDayRule;
+use crate::core::event::Theatre;
+use crate::core::render::Style;
+
+pub use token::Token;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -108,6 +113,8 @@ pub struct TargetConfig {
     pub post_time: Option<PostTime>,
     /// Forum topic (message_thread_id) in a supergroup with topics.
     pub topic: Option<i32>,
+    /// Only events of these theatres (an Italy-only channel); empty: all.
+    pub theatres: Vec<Theatre>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,70 +184,6 @@ pub struct Webhook {
     pub url: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    timezone: Option<String>,
-    post_time: Option<String>,
-    leap_day: Option<String>,
-    month_names: Option<String>,
-    digits: Option<String>,
-    data_dir: Option<String>,
-    database: Option<String>,
-    api_url: Option<String>,
-    catch_up_minutes: Option<i64>,
-    #[serde(default)]
-    targets: Vec<RawTarget>,
-    #[serde(default)]
-    admins: Vec<i64>,
-    admin_chat: Option<i64>,
-    token_file: Option<String>,
-    #[serde(default)]
-    limits: RawLimits,
-    #[serde(default)]
-    delivery: RawDelivery,
-    #[serde(default)]
-    ops: RawOps,
-    webhook: Option<RawWebhook>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOps {
-    listen: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWebhook {
-    listen: String,
-    url: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDelivery {
-    retry_min_delay_ms: Option<i64>,
-    retry_max_delay_ms: Option<i64>,
-    max_retries: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTarget {
-    chat: toml::Value,
-    post_time: Option<String>,
-    topic: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    overall_per_second: Option<i64>,
-    per_chat_per_second: Option<i64>,
-    group_per_minute: Option<i64>,
-}
-
 impl Config {
     /// Reads `path` and the process environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -257,334 +200,39 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let start = e.span().map_or(0, |s| s.start).min(text.len());
-            let before = &text[..text.floor_char_boundary(start)];
-            ConfigError::Syntax {
-                file: path.to_owned(),
-                line: before.matches('\n').count() + 1,
-                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
-                reason: e.message().trim().to_owned(),
-            }
-        })?;
-        // An environment variable `DHIKRA_<KEY>` wins over the file.
-        let pick = |key: &str, file: Option<String>| {
-            env(&format!("DHIKRA_{}", key.to_uppercase())).or(file)
-        };
-        fn parse_key<T: FromStr<Err = String>>(
-            key: &str,
-            value: Option<String>,
-            default: T,
-        ) -> Result<T, ConfigError> {
-            match value {
-                Some(v) => v.parse().map_err(|r| key_err(key, r)),
-                None => Ok(default),
-            }
-        }
-
-        let timezone = match pick("timezone", raw.timezone) {
-            Some(tz) => tz.parse::<Tz>().map_err(|_| {
-                key_err(
-                    "timezone",
-                    format!("`{tz}` is not an IANA timezone name such as Africa/Cairo"),
-                )
-            })?,
-            None => chrono_tz::Africa::Cairo,
-        };
-        let post_time = parse_key(
-            "post_time",
-            pick("post_time", raw.post_time),
-            PostTime(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()),
-        )?;
-        let leap_day = parse_key(
-            "leap_day",
-            pick("leap_day", raw.leap_day),
-            LeapDayRule::Feb28,
-        )?;
-        let months = parse_key(
-            "month_names",
-            pick("month_names", raw.month_names),
-            MonthStyle::Egyptian,
-        )?;
-        let digits = parse_key("digits", pick("digits", raw.digits), Digits::Western)?;
-        let data_dir =
-            PathBuf::from(pick("data_dir", raw.data_dir).unwrap_or_else(|| "data".into()));
-        let database =
-            PathBuf::from(pick("database", raw.database).unwrap_or_else(|| "dhikra.db".into()));
-        if database.as_os_str().is_empty() {
-            return Err(key_err("database", "is empty"));
-        }
-        let api_url = match pick("api_url", raw.api_url).or_else(|| env("TELOXIDE_API_URL")) {
-            Some(url) => {
-                let url = url.trim().trim_end_matches('/').to_owned();
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(key_err("api_url", format!("`{url}` is not an http(s) URL")));
-                }
-                Some(url)
-            }
-            None => None,
-        };
-        let catch_up_minutes =
-            match pick(
-                "catch_up_minutes",
-                raw.catch_up_minutes.map(|m| m.to_string()),
-            ) {
-                Some(m) => Some(m.parse::<u32>().ok().filter(|m| *m <= 24 * 60).ok_or_else(
-                    || {
-                        key_err(
-                            "catch_up_minutes",
-                            format!("`{m}` is not a number of minutes from 0 to 1440"),
-                        )
-                    },
-                )?),
-                None => None,
-            };
-        let admins = match env("DHIKRA_ADMINS") {
-            Some(list) => list
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| {
-                    s.trim()
-                        .parse::<i64>()
-                        .map_err(|_| key_err("admins", format!("`{s}` is not a numeric user id")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => raw.admins,
-        };
-        let admins = admins
-            .into_iter()
-            .map(|a| u64::try_from(a).ok().filter(|a| *a > 0).ok_or_else(|| key_err("admins", format!("`{a}` is not a user id (user ids are positive numbers, never @usernames)"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let admin_chat =
-            match pick("admin_chat", raw.admin_chat.map(|c| c.to_string())) {
-                Some(c) => Some(c.parse::<i64>().ok().filter(|c| *c != 0).ok_or_else(|| {
-                    key_err("admin_chat", format!("`{c}` is not a numeric chat id"))
-                })?),
-                None => None,
-            };
-        let mut targets = Vec::new();
-        for (i, t) in raw.targets.into_iter().enumerate() {
-            let key = format!("targets[{i}].chat");
-            let chat = match &t.chat {
-                toml::Value::Integer(n) => n.to_string(),
-                toml::Value::String(s) => s.clone(),
-                other => {
-                    return Err(key_err(
-                        &key,
-                        format!(
-                            "expected a number or \"@username\", found {}",
-                            other.type_str()
-                        ),
-                    ));
-                }
-            };
-            let chat: ChatTarget = chat.parse().map_err(|r| key_err(&key, r))?;
-            let post_time = t
-                .post_time
-                .map(|p| {
-                    p.parse::<PostTime>()
-                        .map_err(|r| key_err(&format!("targets[{i}].post_time"), r))
-                })
-                .transpose()?;
-            let topic = t
-                .topic
-                .map(|n| {
-                    i32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-                        key_err(
-                            &format!("targets[{i}].topic"),
-                            format!("`{n}` is not a forum topic id"),
-                        )
-                    })
-                })
-                .transpose()?;
-            if targets.iter().any(|o: &TargetConfig| o.chat == chat) {
-                return Err(key_err(&key, format!("{chat} is listed twice")));
-            }
-            targets.push(TargetConfig {
-                chat,
-                post_time,
-                topic,
-            });
-        }
-        let limit = |key: &str, value: Option<i64>, default: u32| -> Result<u32, ConfigError> {
-            let value = pick(&format!("limits_{key}"), value.map(|v| v.to_string()));
-            match value {
-                Some(v) => v.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| {
-                    key_err(
-                        &format!("limits.{key}"),
-                        format!("`{v}` is not a positive whole number"),
-                    )
-                }),
-                None => Ok(default),
-            }
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            overall_per_second: limit(
-                "overall_per_second",
-                raw.limits.overall_per_second,
-                defaults.overall_per_second,
-            )?,
-            per_chat_per_second: limit(
-                "per_chat_per_second",
-                raw.limits.per_chat_per_second,
-                defaults.per_chat_per_second,
-            )?,
-            group_per_minute: limit(
-                "group_per_minute",
-                raw.limits.group_per_minute,
-                defaults.group_per_minute,
-            )?,
-        };
-        let whole =
-            |key: &str, value: Option<i64>, default: u32, min: u32| -> Result<u32, ConfigError> {
-                match pick(&format!("delivery_{key}"), value.map(|v| v.to_string())) {
-                    Some(v) => v.parse::<u32>().ok().filter(|v| *v >= min).ok_or_else(|| {
-                        key_err(
-                            &format!("delivery.{key}"),
-                            format!("`{v}` is not a whole number of at least {min}"),
-                        )
-                    }),
-                    None => Ok(default),
-                }
-            };
-        let d = Retries::default();
-        let retries = Retries {
-            min_delay_ms: whole(
-                "retry_min_delay_ms",
-                raw.delivery.retry_min_delay_ms,
-                d.min_delay_ms,
-                1,
-            )?,
-            max_delay_ms: whole(
-                "retry_max_delay_ms",
-                raw.delivery.retry_max_delay_ms,
-                d.max_delay_ms,
-                1,
-            )?,
-            max_retries: whole("max_retries", raw.delivery.max_retries, d.max_retries, 0)?,
-        };
-        let ops_listen = match pick("ops_listen", raw.ops.listen) {
-            Some(a) => Some(a.parse().map_err(|_| {
-                key_err(
-                    "ops.listen",
-                    format!("`{a}` is not an address such as 127.0.0.1:9090"),
-                )
-            })?),
-            None => None,
-        };
-        let webhook = match raw.webhook {
-            Some(w) => {
-                let listen = w.listen.parse().map_err(|_| {
-                    key_err(
-                        "webhook.listen",
-                        format!("`{}` is not an address such as 0.0.0.0:8443", w.listen),
-                    )
-                })?;
-                if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
-                    return Err(key_err(
-                        "webhook.url",
-                        format!("`{}` is not an http(s) URL", w.url),
-                    ));
-                }
-                Some(Webhook { listen, url: w.url })
-            }
-            None => None,
-        };
-        if retries.max_delay_ms < retries.min_delay_ms {
-            return Err(key_err(
-                "delivery.retry_max_delay_ms",
-                "is smaller than retry_min_delay_ms",
-            ));
-        }
+        let raw = raw::RawConfig::parse(path, text)?;
+        let env = raw::Env(env);
+        let (timezone, post_time, leap_day, style) = env.schedule(&raw)?;
+        let (admins, admin_chat) = env.admins(&raw)?;
+        let retries = env.retries(&raw.delivery)?;
         Ok(Config {
             timezone,
             post_time,
             leap_day,
-            style: Style { months, digits },
-            data_dir,
-            database,
-            api_url,
-            catch_up_minutes,
-            targets,
+            style,
+            data_dir: PathBuf::from(
+                env.pick("data_dir", raw.data_dir.clone())
+                    .unwrap_or_else(|| "data".into()),
+            ),
+            database: env.database(&raw)?,
+            api_url: env.api_url(&raw)?,
+            catch_up_minutes: env.catch_up_minutes(&raw)?,
+            targets: raw::targets(&raw.targets)?,
             admins,
             admin_chat,
-            token_file: pick("token_file", raw.token_file).map(PathBuf::from),
-            limits,
+            token_file: env
+                .pick("token_file", raw.token_file.clone())
+                .map(PathBuf::from),
+            limits: env.limits(&raw.limits)?,
             retries,
-            ops_listen,
-            webhook,
+            ops_listen: env.ops_listen(&raw)?,
+            webhook: raw::webhook(raw.webhook.as_ref())?,
         })
     }
 
     /// The token from `TELOXIDE_TOKEN`, else the token file, else systemd's credential.
     pub fn token(&self) -> Result<Token, ConfigError> {
         Token::from_sources(&|k| std::env::var(k).ok(), self.token_file.as_deref())
-    }
-}
-
-/// The bot token. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    pub fn new(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        let (id, secret) = raw.split_once(':').ok_or(ConfigError::BadToken(
-            "is not of the form <bot id>:<secret>",
-        ))?;
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || secret.is_empty() {
-            return Err(ConfigError::BadToken(
-                "is not of the form <bot id>:<secret>",
-            ));
-        }
-        if !secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(ConfigError::BadToken("has characters a token never has"));
-        }
-        crate::logging::register_secret(secret);
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn from_sources(
-        env: &dyn Fn(&str) -> Option<String>,
-        file: Option<&Path>,
-    ) -> Result<Self, ConfigError> {
-        if let Some(t) = env("TELOXIDE_TOKEN").filter(|t| !t.trim().is_empty()) {
-            return Self::new(&t);
-        }
-        let file = file
-            .map(Path::to_owned)
-            .or_else(|| env("CREDENTIALS_DIRECTORY").map(|d| Path::new(&d).join("telegram-token")));
-        match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
-                    file: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                Self::new(&text)
-            }
-            None => Err(ConfigError::NoToken),
-        }
-    }
-
-    /// The token itself, for handing to teloxide and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([redacted])")
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
     }
 }
 

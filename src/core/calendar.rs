@@ -162,6 +162,21 @@ pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     local_instant(next, NaiveTime::MIN, tz)
 }
 
+/// A date as an editor or admin types it: `MM-DD` resolves to its next occurrence
+/// on or after `today`; `YYYY-MM-DD` is taken as is.
+pub fn resolve(arg: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    if let Ok(date) = NaiveDate::parse_from_str(arg, "%Y-%m-%d") {
+        return Ok(date);
+    }
+    let md: MonthDay = arg
+        .parse()
+        .map_err(|e| format!("--date: {e}; use MM-DD or YYYY-MM-DD"))?;
+    (today.year()..today.year() + 8)
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, md.month(), md.day()))
+        .find(|d| *d >= today)
+        .ok_or_else(|| format!("--date: {arg} has no next occurrence"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

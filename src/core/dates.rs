@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 
-use crate::arabic;
+use crate::core::arabic;
 
 /// A date asked about: a day of a month (perhaps of a year), or a month of a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::MonthDay;
+use crate::core::calendar::MonthDay;
 
 /// A slug: lowercase ASCII letters, digits and single hyphens, equal to the file stem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,6 +60,14 @@ pub enum Kind {
     Raid,
     Arrest,
     Execution,
+    Siege,
+    Conference,
+    Treaty,
+    Coup,
+    Assassination,
+    Evacuation,
+    Sinking,
+    Independence,
 }
 
 impl Kind {
@@ -79,6 +87,105 @@ impl Kind {
             Kind::Raid => "غارة",
             Kind::Arrest => "اعتقال",
             Kind::Execution => "إعدام",
+            Kind::Siege => "حصار",
+            Kind::Conference => "مؤتمر",
+            Kind::Treaty => "معاهدة",
+            Kind::Coup => "انقلاب",
+            Kind::Assassination => "اغتيال",
+            Kind::Evacuation => "إجلاء",
+            Kind::Sinking => "إغراق",
+            Kind::Independence => "استقلال",
+        }
+    }
+}
+
+/// The front an event belongs to, so an operator can run a channel for one of them
+/// (`theatres = ["italy"]` on a target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Theatre {
+    Italy,
+    NorthAfrica,
+    EastAfrica,
+    Levant,
+    IraqIran,
+    Sea,
+    Balkans,
+    France,
+    Politics,
+}
+
+impl Theatre {
+    pub const ALL: [Theatre; 9] = [
+        Theatre::Italy,
+        Theatre::NorthAfrica,
+        Theatre::EastAfrica,
+        Theatre::Levant,
+        Theatre::IraqIran,
+        Theatre::Sea,
+        Theatre::Balkans,
+        Theatre::France,
+        Theatre::Politics,
+    ];
+
+    /// The spelling used in data files and the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theatre::Italy => "italy",
+            Theatre::NorthAfrica => "north-africa",
+            Theatre::EastAfrica => "east-africa",
+            Theatre::Levant => "levant",
+            Theatre::IraqIran => "iraq-iran",
+            Theatre::Sea => "sea",
+            Theatre::Balkans => "balkans",
+            Theatre::France => "france",
+            Theatre::Politics => "politics",
+        }
+    }
+
+    pub fn label_ar(self) -> &'static str {
+        match self {
+            Theatre::Italy => "الحملة الإيطالية",
+            Theatre::NorthAfrica => "شمال أفريقيا",
+            Theatre::EastAfrica => "شرق أفريقيا",
+            Theatre::Levant => "الشام",
+            Theatre::IraqIran => "العراق وإيران",
+            Theatre::Sea => "الحرب في البحر",
+            Theatre::Balkans => "اليونان والبلقان",
+            Theatre::France => "فرنسا",
+            Theatre::Politics => "السياسة والدبلوماسية",
+        }
+    }
+}
+
+/// A point on the card's map, validated to lie inside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coords {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+// Coords are validated finite, so equality is an equivalence.
+impl Eq for Coords {}
+
+impl Coords {
+    /// The map spans the Mediterranean and the Middle East, from Normandy and the
+    /// Atlantic coast of Morocco to Tehran and the Gulf, down to Mogadishu.
+    pub const LAT: (f64, f64) = (-2.0, 52.0);
+    pub const LON: (f64, f64) = (-15.0, 63.0);
+
+    pub fn parse(lat: f64, lon: f64) -> Result<Self, String> {
+        let inside = |v: f64, (lo, hi): (f64, f64)| v.is_finite() && v >= lo && v <= hi;
+        if inside(lat, Self::LAT) && inside(lon, Self::LON) {
+            Ok(Self { lat, lon })
+        } else {
+            Err(format!(
+                "[{lat}, {lon}] is outside the map (latitude {} to {}, longitude {} to {})",
+                Self::LAT.0,
+                Self::LAT.1,
+                Self::LON.0,
+                Self::LON.1
+            ))
         }
     }
 }
@@ -124,6 +231,8 @@ pub struct Source {
 pub struct Event {
     pub id: EventId,
     pub kind: Kind,
+    pub theatre: Theatre,
+    pub coords: Option<Coords>,
     pub title_ar: String,
     pub title_en: String,
     pub aliases: Vec<String>,

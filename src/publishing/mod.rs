@@ -2,66 +2,59 @@
 //! scheduler's minute tick, the catch-up at start-up and `dhikra post` all call
 //! into here; the delivery log makes every call safe to repeat.
 
-use std::sync::{Arc, RwLock};
+pub mod alerts;
+pub mod faults;
+pub mod limiter;
+pub mod owner;
+pub mod sender;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Tz;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::StreamExt;
 use teloxide::prelude::*;
-use teloxide::types::Recipient;
-use tokio::sync::watch;
+use teloxide::types::{LinkPreviewOptions, Recipient};
 
-use crate::calendar::{self, local_instant};
-use crate::config::{Config, PostTime};
-use crate::delivery::{DeliveryError, Fault, Outcome, Sender, classify, describe};
-use crate::render;
-use crate::search::Catalog;
-use crate::storage::{Slot, StorageError, Target};
-use crate::store::EventStore;
+use crate::config::Config;
+use crate::core::calendar;
+use crate::core::render;
+use crate::core::schedule::{Window, window};
+use crate::data::{SharedCatalog, current};
+use crate::db::{Slot, StorageError, Target};
+use crate::shutdown::Shutdown;
 
-/// The events and their index as the running bot sees them: swapped whole on reload.
-pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+pub use alerts::Alerts;
+pub use faults::{Fault, RetryPolicy, classify, describe};
+pub use limiter::Limiter;
+pub use owner::{owner_id, owner_is_dead};
+pub use sender::{DeliveryError, Outcome, Sender};
 
-pub fn shared(store: EventStore) -> SharedCatalog {
-    Arc::new(RwLock::new(Arc::new(Catalog::new(store))))
-}
-
-pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
-    catalog
-        .read()
-        .map(|c| Arc::clone(&c))
-        .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
-}
-
-/// When a target's post for the local day containing `now` may go out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub date: NaiveDate,
-    pub from: DateTime<Utc>,
-    /// Never after the local day ends; sooner with `catch_up_minutes`.
-    pub until: DateTime<Utc>,
-}
-
-impl Window {
-    pub fn contains(&self, now: DateTime<Utc>) -> bool {
-        self.from <= now && now < self.until
-    }
-}
-
-pub fn window(
-    now: DateTime<Utc>,
-    tz: Tz,
-    post_time: NaiveTime,
-    catch_up_minutes: Option<u32>,
-) -> Window {
-    let date = calendar::today(now, tz);
-    let from = local_instant(date, post_time, tz);
-    let end_of_day = calendar::end_of_day(date, tz);
-    let until = match catch_up_minutes {
-        Some(m) => (from + Duration::minutes(i64::from(m))).min(end_of_day),
-        None => end_of_day,
+/// How a chat is stored in `targets.kind`: the one mapping of Telegram's chat
+/// types, for a `Chat` (`chat_kind!(msg.chat)`) and a `ChatFullInfo` alike.
+#[macro_export]
+macro_rules! chat_kind {
+    ($chat:expr) => {
+        if $chat.is_channel() {
+            "channel"
+        } else if $chat.is_supergroup() {
+            "supergroup"
+        } else if $chat.is_group() {
+            "group"
+        } else {
+            "private"
+        }
     };
-    Window { date, from, until }
+}
+
+/// Posts never show a link preview: the sources' links would hide the text.
+pub fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
 }
 
 /// One target's result, for progress lines and the summary.
@@ -96,6 +89,17 @@ impl Report {
     }
 }
 
+/// One post to send now, outside the daily schedule (`dhikra post`, `/repost`).
+pub struct Broadcast<'a> {
+    pub parts: Vec<String>,
+    /// The delivery key: the local date, or a repost key of its own.
+    pub key: String,
+    /// Only the target this names, when set.
+    pub only: Option<&'a str>,
+    /// Nothing is sent at or after this instant.
+    pub until: DateTime<Utc>,
+}
+
 /// What to publish where: the shared path of the tick and of `dhikra post`.
 pub struct Publisher {
     pub config: Arc<Config>,
@@ -118,7 +122,7 @@ impl Publisher {
     pub async fn publish_due(
         &self,
         now: DateTime<Utc>,
-        stop: &watch::Receiver<bool>,
+        stop: &Shutdown,
     ) -> Result<Report, PublishError> {
         self.prepare(now).await?;
         let config = &self.config;
@@ -131,11 +135,7 @@ impl Publisher {
             .into_iter()
             .filter(|t| t.enabled && t.chat_id.is_some())
         {
-            let post_time = target
-                .post_time
-                .as_deref()
-                .and_then(|p| p.parse::<PostTime>().ok())
-                .unwrap_or(config.post_time);
+            let post_time = target.post_time_or(config.post_time);
             let w = window(now, config.timezone, post_time.0, config.catch_up_minutes);
             if w.contains(now) {
                 jobs.push((target, w.date.to_string(), w));
@@ -168,7 +168,7 @@ impl Publisher {
         only: Option<&str>,
         force: bool,
         now: DateTime<Utc>,
-        stop: &watch::Receiver<bool>,
+        stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Result<Report, PublishError> {
         let catalog = current(&self.catalog);
@@ -191,23 +191,30 @@ impl Publisher {
                 calendar::end_of_day(date, self.config.timezone),
             )
         };
-        self.broadcast(parts, &key, only, until, now, stop, progress)
-            .await
+        let post = Broadcast {
+            parts,
+            key,
+            only,
+            until,
+        };
+        self.broadcast(post, now, stop, progress).await
     }
 
-    /// Sends `parts` to every enabled target (or the one named) under delivery key
-    /// `key`, through the claims, limits and fault handling of the daily post.
-    #[allow(clippy::too_many_arguments)]
+    /// Sends a post to every enabled target (or the one named) under its delivery
+    /// key, through the claims, limits and fault handling of the daily post.
     pub async fn broadcast(
         &self,
-        parts: Vec<String>,
-        key: &str,
-        only: Option<&str>,
-        until: DateTime<Utc>,
+        post: Broadcast<'_>,
         now: DateTime<Utc>,
-        stop: &watch::Receiver<bool>,
+        stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Result<Report, PublishError> {
+        let Broadcast {
+            parts,
+            key,
+            only,
+            until,
+        } = post;
         if parts.is_empty() {
             return Ok(Report::default());
         }
@@ -219,7 +226,7 @@ impl Publisher {
             .await?
             .into_iter()
             .filter(|t| t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o)))
-            .map(|t| (t, key.to_owned(), parts.clone(), until))
+            .map(|t| (t, key.clone(), parts.clone(), until))
             .collect();
         Ok(self.deliver_all(work, stop, progress).await)
     }
@@ -227,7 +234,7 @@ impl Publisher {
     async fn deliver_all(
         &self,
         work: Vec<(Target, String, Vec<String>, DateTime<Utc>)>,
-        stop: &watch::Receiver<bool>,
+        stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Report {
         let results: Vec<TargetResult> = futures::stream::iter(work)
@@ -309,15 +316,7 @@ impl Publisher {
             .await
         {
             Ok(chat) => {
-                let kind = if chat.is_channel() {
-                    "channel"
-                } else if chat.is_supergroup() {
-                    "supergroup"
-                } else if chat.is_group() {
-                    "group"
-                } else {
-                    "private"
-                };
+                let kind = crate::chat_kind!(chat);
                 tracing::info!(target = %target.chat_key, chat_id = chat.id.0, kind, "resolved @username");
                 db.set_chat_id(target.id, chat.id.0, Some(kind), now)
                     .await?;
@@ -339,117 +338,5 @@ impl Publisher {
             },
         }
         Ok(())
-    }
-}
-
-/// `host:pid:nonce` naming this process on the rows it claims.
-pub fn owner_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().replace(':', "_"))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!(
-        "{host}:{}:{:016x}",
-        std::process::id(),
-        rand::random::<u64>()
-    )
-}
-
-/// Whether the process named by `owner` is certainly gone: same host, and either its
-/// pid no longer exists or it is this pid with another nonce (a restarted container).
-/// On another host only the lease can tell.
-pub fn owner_is_dead(owner: &str, me: &str) -> bool {
-    let mut theirs = owner.splitn(3, ':');
-    let mut mine = me.splitn(3, ':');
-    let (Some(host), Some(pid), Some(nonce)) = (theirs.next(), theirs.next(), theirs.next()) else {
-        return false;
-    };
-    let (Some(my_host), Some(my_pid), Some(my_nonce)) = (mine.next(), mine.next(), mine.next())
-    else {
-        return false;
-    };
-    if host != my_host || !std::path::Path::new("/proc/self").exists() {
-        return false;
-    }
-    if pid == my_pid {
-        return nonce != my_nonce;
-    }
-    !std::path::Path::new("/proc").join(pid).exists()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    const CAIRO: Tz = chrono_tz::Africa::Cairo;
-
-    fn nine() -> NaiveTime {
-        NaiveTime::from_hms_opt(9, 0, 0).unwrap()
-    }
-
-    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-    }
-
-    #[test]
-    fn due_from_post_time_until_local_midnight() {
-        // 2027-06-04 is summer time in Cairo (UTC+3): 09:00 local is 06:00 UTC.
-        assert!(
-            !window(utc(2027, 6, 4, 5, 59), CAIRO, nine(), None).contains(utc(2027, 6, 4, 5, 59))
-        );
-        let w = window(utc(2027, 6, 4, 6, 0), CAIRO, nine(), None);
-        assert!(w.contains(utc(2027, 6, 4, 6, 0)));
-        assert_eq!(w.until, utc(2027, 6, 4, 21, 0));
-        // Just after local midnight it is the next day's window, not yet due.
-        let next = window(utc(2027, 6, 4, 21, 0), CAIRO, nine(), None);
-        assert_eq!(next.date, NaiveDate::from_ymd_opt(2027, 6, 5).unwrap());
-        assert!(!next.contains(utc(2027, 6, 4, 21, 0)));
-    }
-
-    #[test]
-    fn catch_up_window_is_bounded() {
-        let w = window(utc(2027, 6, 4, 8, 0), CAIRO, nine(), Some(60));
-        assert!(
-            !w.contains(utc(2027, 6, 4, 8, 0)),
-            "11:00 local is past 09:00 + 60 min"
-        );
-        assert!(
-            window(utc(2027, 6, 4, 6, 59), CAIRO, nine(), Some(60))
-                .contains(utc(2027, 6, 4, 6, 59))
-        );
-    }
-
-    #[test]
-    fn dst_change_days_post_at_nine_local() {
-        // Spring forward 2027-04-30 (EET -> EEST): 09:00 local = 06:00 UTC.
-        assert_eq!(
-            window(utc(2027, 4, 30, 6, 0), CAIRO, nine(), None).from,
-            utc(2027, 4, 30, 6, 0)
-        );
-        // Fall back 2027-10-28 at 24:00: that day is still summer time until midnight.
-        assert_eq!(
-            window(utc(2027, 10, 28, 6, 0), CAIRO, nine(), None).from,
-            utc(2027, 10, 28, 6, 0)
-        );
-        assert_eq!(
-            window(utc(2027, 10, 29, 7, 0), CAIRO, nine(), None).from,
-            utc(2027, 10, 29, 7, 0)
-        );
-    }
-
-    #[test]
-    fn owners_on_this_host() {
-        let me = owner_id();
-        let host = me.split(':').next().unwrap();
-        assert!(!owner_is_dead(&me, &me));
-        assert!(owner_is_dead(
-            &format!("{host}:{}:0000", std::process::id()),
-            &me
-        ));
-        assert!(owner_is_dead(&format!("{host}:999999999:0000"), &me));
-        assert!(!owner_is_dead("elsewhere:1:0", &me));
     }
 }

@@ -84,6 +84,7 @@ title_en = "Battle {id}"
 aliases = ["{alias}"]
 date = "{date}"
 summary_ar = "نص عربي عن {alias}."
+theatre = "italy"
 [[sources]]
 title = "Reference"
 url = "https://example.org/{id}"
@@ -96,11 +97,10 @@ pub mod fake_api;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use dhikra::calendar::Clock;
 use dhikra::config::{Config, Token};
-use dhikra::delivery::RetryPolicy;
-use dhikra::publish::Publisher;
-use dhikra::store::EventStore;
+use dhikra::core::calendar::Clock;
+use dhikra::publishing::Publisher;
+use dhikra::publishing::RetryPolicy;
 
 /// A clock the test moves by hand.
 pub struct TestClock(Mutex<DateTime<Utc>>);
@@ -142,23 +142,32 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
-/// A publisher as `dhikra run` builds it, but in-process, on `clock`, with fast retries.
-pub async fn publisher(config: Config, clock: Arc<TestClock>) -> Publisher {
-    let store = EventStore::load(&config.data_dir).expect("valid test data");
+/// The service as `dhikra run` builds it (`service::build`), but in-process, on
+/// `clock`, with fast retries.
+pub async fn service(config: Config, clock: Arc<TestClock>) -> dhikra::service::Service {
+    let catalog =
+        dhikra::data::shared(dhikra::data::load(&config.data_dir).expect("valid test data"));
     let token = Token::new(fake_api::TOKEN).unwrap();
-    let bot = dhikra::app::make_bot(&config, &token).unwrap();
-    let mut p =
-        dhikra::app::publisher(Arc::new(config), dhikra::publish::shared(store), bot, clock)
-            .await
-            .expect("publisher");
-    p.sender.policy = fast_retries();
-    p
+    let settings = dhikra::service::Settings {
+        bot: dhikra::service::make_bot(&config, &token).unwrap(),
+        catalog,
+        clock,
+        config_path: None,
+        policy: Some(fast_retries()),
+        config,
+    };
+    dhikra::service::build(settings).await.expect("service")
+}
+
+/// The publisher of `service(config, clock)`.
+pub async fn publisher(config: Config, clock: Arc<TestClock>) -> Arc<Publisher> {
+    service(config, clock).await.publisher
 }
 
 /// The bot's dispatcher running against a fake Bot API, with a temp database.
 pub struct BotHandle {
     pub fake: fake_api::FakeApi,
-    pub db: dhikra::storage::Db,
+    pub db: dhikra::db::Db,
     pub clock: Arc<TestClock>,
     shutdown: teloxide::dispatching::ShutdownToken,
     _dirs: (tempfile::TempDir,),
@@ -185,39 +194,10 @@ pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = test_config(&fake, data, dir.path(), extra_config);
     let clock = TestClock::new(Utc::now());
-    let token = Token::new(fake_api::TOKEN).unwrap();
-    let bot = dhikra::app::make_bot(&config, &token).unwrap();
-    let catalog = dhikra::publish::shared(EventStore::load(&config.data_dir).unwrap());
-    let config = Arc::new(config);
-    let mut publisher = dhikra::app::publisher(
-        Arc::clone(&config),
-        catalog.clone(),
-        bot.clone(),
-        clock.clone(),
-    )
-    .await
-    .unwrap();
-    publisher.sender.policy = fast_retries();
-    let db = publisher.sender.db.clone();
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    std::mem::forget(stop_tx);
-    let app = dhikra::bot::App {
-        config,
-        catalog,
-        db: db.clone(),
-        clock: clock.clone(),
-        username: fake_api::BOT_USERNAME.to_owned(),
-        cooldown: Arc::new(dhikra::bot::Cooldown::new(std::time::Duration::from_secs(
-            3,
-        ))),
-        publisher: Arc::new(publisher),
-        stop,
-        config_path: None,
-        health: Arc::new(dhikra::ops::Health::default()),
-    };
-    let mut dispatcher = dhikra::app::dispatcher(bot.clone(), app);
+    let service = service(config, clock.clone()).await;
+    let mut dispatcher = service.dispatcher();
     let shutdown = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot)
+    let listener = Polling::builder(service.bot.clone())
         .timeout(std::time::Duration::from_secs(1))
         .build();
     tokio::spawn(async move {
@@ -230,7 +210,7 @@ pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
     });
     BotHandle {
         fake,
-        db,
+        db: service.db().clone(),
         clock,
         shutdown,
         _dirs: (dir,),

@@ -5,9 +5,9 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::arabic::{self, Digits, MonthStyle};
-use crate::event::Event;
-use crate::store::EventStore;
+use crate::core::arabic::{self, Digits, MonthStyle};
+use crate::core::catalog::EventStore;
+use crate::core::event::Event;
 
 /// Telegram's message limit, counted in UTF-16 code units to be safe.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -116,17 +116,14 @@ pub fn event_block(event: &Event, related: &[&Event], style: Style) -> String {
     paragraphs.join("\n\n")
 }
 
+/// The sources a reader can open. A source without an address is an editor's
+/// reference (the project's first post, a printed book) and stays in the data only.
 fn sources_html(event: &Event) -> String {
     let mut s = String::from("المصادر:");
     for source in &event.sources {
-        s.push('\n');
-        match &source.url {
-            Some(url) => s.push_str(&format!(
-                "• <a href=\"{}\">{}</a>",
-                escape(url),
-                escape(&source.title)
-            )),
-            None => s.push_str(&format!("• {}", escape(&source.title))),
+        if let Some(url) = &source.url {
+            let (url, title) = (escape(url), escape(&source.title));
+            s.push_str(&format!("\n• <a href=\"{url}\">{title}</a>"));
         }
     }
     s
@@ -377,12 +374,14 @@ fn close_tag(open: &str) -> String {
 mod tests {
     use super::*;
 
-    use crate::event::{EventId, Facts, Kind, Source};
+    use crate::core::event::{EventId, Facts, Kind, Source};
 
     fn sample(title: &str, summary: &str) -> Event {
         Event {
             id: EventId::parse("sample").unwrap(),
             kind: Kind::Battle,
+            theatre: crate::core::event::Theatre::Italy,
+            coords: None,
             title_ar: title.into(),
             title_en: "Sample".into(),
             aliases: vec![],
@@ -398,6 +397,19 @@ mod tests {
                 url: Some("https://example.org/?a=1&b=2".into()),
             }],
         }
+    }
+
+    /// Issue 10: readers see public sources only; an editor's reference stays in the data.
+    #[test]
+    fn a_source_without_an_address_is_not_shown() {
+        let mut e = sample("معركة", "نص");
+        e.sources.push(Source {
+            title: "منشور تحريري".into(),
+            url: None,
+        });
+        let parts = post(&[&e], &EventStore::default(), Style::default());
+        assert!(!parts[0].contains("منشور تحريري"), "{}", parts[0]);
+        assert!(parts[0].contains("R &amp; D"), "{}", parts[0]);
     }
 
     #[test]

@@ -1,30 +1,34 @@
 //! Finding events from what people type: an inverted index over titles and
 //! aliases, queried in tiers — exact words, words with a clitic stripped onto a
-//! known word, then typo-tolerant (fuzzy) words, which can only ever produce a
-//! «هل تقصد…؟», never a confident answer.
+//! known word, names run together or split apart, then typo-tolerant (fuzzy)
+//! words, which can only ever produce a «هل تقصد…؟», never a confident answer.
+//!
+//! Names are matched as written (never stemmed); the other words of a question
+//! are read through [`lexicon`]'s concepts, so «متى حُررت فلورنسا» picks the
+//! liberation among Florence's events. A question that names a place, person or
+//! year the catalog does not know is reported (`unknown`, `year_mismatch`), so
+//! the answer can say so rather than answer about another event.
+
+pub mod fuzzy;
+pub mod lexicon;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use crate::arabic;
-use crate::event::Event;
-use crate::store::EventStore;
+use crate::core::arabic;
+use crate::core::catalog::EventStore;
+use crate::core::event::Event;
+use fuzzy::{Deletions, TokenId, build_deletions};
+use lexicon::{
+    CLITICS, CONCEPTS, DOMAIN, GENERIC, QUESTION_WORDS, canonical, is_month, is_stopword, stem,
+};
 
-/// The store and its search index, built together and swapped together on reload.
-#[derive(Debug, Default)]
-pub struct Catalog {
-    pub store: EventStore,
-    pub index: SearchIndex,
-}
+/// What a concept shared by question and event adds to the event's score: more
+/// than a common place name (روما, ~2.8), less than a rare one (~5).
+const CONCEPT_WEIGHT: f32 = 3.0;
 
-impl Catalog {
-    pub fn new(store: EventStore) -> Self {
-        let index = SearchIndex::build(&store);
-        Self { store, index }
-    }
-}
-
-type TokenId = u32;
+/// What a question word that only this event's figures use adds («مدفع», «أسرى»).
+const FIGURE_WEIGHT: f32 = 2.0;
 
 #[derive(Debug, Default)]
 pub struct SearchIndex {
@@ -32,20 +36,35 @@ pub struct SearchIndex {
     words: Vec<String>,
     idf: Vec<f32>,
     postings: Vec<Vec<u32>>,
-    /// Each event's names as token sequences, and all its tokens.
+    /// Each event's names as token sequences.
     names: Vec<Vec<Vec<TokenId>>>,
-    /// The fuzzy tier's index: every word with up to one (or, from 6 letters, two)
-    /// letters deleted, and the words it came from. Two words within edit distance d
-    /// share such a string, so a typo needs a few lookups rather than a scan.
-    ///
-    /// Built on a background thread at start-up (it is most of the index's cost);
-    /// a typo arriving before it is ready waits for it.
+    /// Two or three adjacent tokens of a name written as one word («مونتيكاسينو»).
+    joined: HashMap<String, Vec<TokenId>>,
+    /// The fuzzy tier's index, built off the request path by the shell
+    /// (`fuzzy_warm_up`); a typo arriving before it is ready builds it or waits.
     deletions: Arc<OnceLock<Deletions>>,
     /// Figure keywords and label words, with the events whose figures use them.
     figures: HashMap<String, Vec<u32>>,
     /// Words that belong to the subject (figure keywords, war vocabulary) without
     /// naming an event: they make a question on-topic but select nothing.
     domain: HashSet<String>,
+    /// The war's own words (`lexicon::DOMAIN`), not the editors' figure keywords
+    /// («صباح» is one): they tell a question about the war from small talk.
+    subject: HashSet<String>,
+    /// Name tokens that are a concept's words («يعلن» in «كاترو يعلن استقلال لبنان»).
+    token_concepts: HashMap<TokenId, Vec<usize>>,
+    /// Stems of the concepts' words, and which concepts they belong to.
+    concept_stems: HashMap<String, Vec<usize>>,
+    /// Each event's concepts: of its kind, and of its title's and aliases' words.
+    event_concepts: Vec<Vec<usize>>,
+    /// Every word the catalog uses anywhere (names, stories, facts), stemmed: a
+    /// question word outside it names something the catalog does not know.
+    known_stems: HashSet<String>,
+    /// Each event's span in years, for the year check.
+    years: Vec<(i32, i32)>,
+    /// People and parties of each event's facts (commanders, actor, sides), by
+    /// word: they find an event its names do not («بشارة الخوري»), at half weight.
+    people: HashMap<String, Vec<u32>>,
 }
 
 /// How a query word was matched.
@@ -56,13 +75,27 @@ enum Tier {
 }
 
 /// The events a query names, best first.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Hits {
     pub hits: Vec<Hit>,
     /// Some word of the query named an event only through a typo.
     pub fuzzy: bool,
     /// The query read as being about the war (a name, or the subject's vocabulary).
     pub on_topic: bool,
+    /// Words that look like names but match nothing the catalog knows («وارسو»).
+    pub unknown: Vec<String>,
+    /// A year in the query that no matching event spans («العلمين 1973»).
+    pub year_mismatch: Option<i32>,
+    /// The query carried the subject's own words (a concept, «معركة»…), beyond names.
+    pub war_words: bool,
+    /// The query is one name and nothing else, shared by several events and owned
+    /// by none of them as a whole name («طبرق», «مالطا»): a list, not an answer.
+    pub bare_name: bool,
+    /// No word of the query names an event by itself: the events were found
+    /// through common words, a concept or people, so the best few are listed.
+    pub weak: bool,
+    /// The question asks about an act the best event is not («تحرير القدس»).
+    pub mismatch: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,286 +107,190 @@ pub struct Hit {
     pub exact: bool,
 }
 
-/// Question words and function words: never part of a name.
-const STOPWORDS: &[&str] = &[
-    // Question words, standard and dialect.
-    "متي",
-    "امتي",
-    "ايمتي",
-    "ايمته",
-    "امته",
-    "كم",
-    "قديش",
-    "اديش",
-    "كام",
-    "اين",
-    "وين",
-    "فين",
-    "فاين",
-    "من",
-    "مين",
-    "منو",
-    "شكون",
-    "ما",
-    "ماذا",
-    "لماذا",
-    "ليش",
-    "ليه",
-    "علاش",
-    "شو",
-    "ايش",
-    "وش",
-    "واش",
-    "شنو",
-    "شنهو",
-    "ماهو",
-    "ماهي",
-    "هل",
-    "كيف",
-    "كيفاش",
-    "لم",
-    "اي",
-    "ايه",
-    // Function words.
-    "هو",
-    "هي",
-    "هم",
-    "في",
-    "فى",
-    "علي",
-    "الي",
-    "عن",
-    "مع",
-    "او",
-    "ثم",
-    "قد",
-    "لقد",
-    "تم",
-    "كان",
-    "كانت",
-    "يا",
-    "لي",
-    "هذا",
-    "هذه",
-    "ذلك",
-    "تلك",
-    "التي",
-    "الذي",
-    "الذين",
-    "عام",
-    "سنه",
-    "شهر",
-    "عدد",
-    "كل",
-    "بعد",
-    "قبل",
-    "حول",
-    "بين",
-    "يوم",
-    "اليوم",
-    "الان",
-    "اخبرني",
-    "احكي",
-    "احكيلي",
-    "قل",
-    "قولي",
-    "ممكن",
-    "اريد",
-    "اعرف",
-    "معلومات",
-    "عندي",
-    "سؤال",
-    "لو",
-    "سمحت",
-    "فضلك",
-    // English.
-    "the",
-    "of",
-    "in",
-    "on",
-    "at",
-    "a",
-    "an",
-    "when",
-    "where",
-    "who",
-    "what",
-    "how",
-    "many",
-    "much",
-    "was",
-    "did",
-    "is",
-    "and",
-    "to",
-    "for",
-    "about",
-    "tell",
-    "me",
-    "happened",
-    "why",
-];
-
-/// The subject's own vocabulary: on-topic, but naming no event by itself.
-const DOMAIN: &[&str] = &[
-    "معركه",
-    "معارك",
-    "المعركه",
-    "حرب",
-    "الحرب",
-    "العالميه",
-    "الثانيه",
-    "قوات",
-    "القوات",
-    "جيش",
-    "الجيش",
-    "جيوش",
-    "جنود",
-    "جندي",
-    "قتلي",
-    "القتلي",
-    "قتيل",
-    "ضحايا",
-    "الضحايا",
-    "خسائر",
-    "الخسائر",
-    "اصابات",
-    "هجوم",
-    "الهجوم",
-    "حدث",
-    "جري",
-    "صار",
-    "حصل",
-    "وقع",
-    "وقعت",
-    "دخل",
-    "دخلت",
-    "دخول",
-    "سقط",
-    "سقطت",
-    "حرر",
-    "استولي",
-    "سيطر",
-    "احتل",
-    "اخذ",
-    "قائد",
-    "قاده",
-    "القائد",
-    "القاده",
-    "الطرفين",
-    "اطراف",
-    "مكان",
-    "موقع",
-    "سبب",
-    "نتيجه",
-    "انتصر",
-    "فاز",
-    "هزم",
-    "الالمان",
-    "المانيا",
-    "ايطاليا",
-    "الايطاليين",
-    "الحلفاء",
-    "ذكري",
-    "تاريخ",
-    "حدثت",
-    "طائرات",
-    "قنابل",
-    "حمله",
-    "battle",
-    "war",
-    "ww2",
-    "wwii",
-    "allies",
-    "germans",
-    "italy",
-];
-
-/// The article, folded away on both sides of every comparison (القوطي ~ قوطي).
-fn canonical(word: &str) -> &str {
-    match word.strip_prefix("ال") {
-        Some(rest) if rest.chars().count() >= 2 => rest,
-        _ => word,
-    }
+/// One query word, read.
+enum Reading {
+    Name(Vec<TokenId>, Tier),
+    Concepts(Vec<usize>),
+    Domain,
+    Number,
+    Month,
+    /// Someone (or a party) in the events' facts, not in their names.
+    Person(Vec<u32>),
+    /// A word the catalog uses, but no name and not the subject's («المدينة»).
+    Other,
+    Unknown,
 }
-
-/// Clitics stripped from a query word only when what remains is a known word.
-const CLITICS: &[&str] = &[
-    "وبال", "وال", "فال", "بال", "كال", "لل", "وب", "ول", "وك", "فب", "فل", "و", "ف", "ب", "ل", "ك",
-];
 
 impl SearchIndex {
     pub fn build(store: &EventStore) -> Self {
         let mut index = SearchIndex::default();
+        for event in store.all() {
+            index.index_names(event);
+        }
+        index.index_figures(store);
+        index.index_postings(store.len());
+        index.index_concepts(store);
+        index.known_stems = known_stems(store);
+        index.index_people(store);
+        index.years = store
+            .all()
+            .iter()
+            .map(|e| {
+                use chrono::Datelike;
+                (e.date.year(), e.end.unwrap_or(e.date).year())
+            })
+            .collect();
+        index
+    }
+
+    /// An event's names as tokens: never stopwords or month words (a month in a
+    /// name, «حادث 4 فبراير», must not make «30 فبراير» name it).
+    fn index_names(&mut self, event: &Event) {
+        let mut names = Vec::new();
+        for name in std::iter::once(&event.title_ar)
+            .chain(std::iter::once(&event.title_en))
+            .chain(&event.aliases)
+        {
+            let raw: Vec<String> = arabic::words(name)
+                .into_iter()
+                .filter(|w| !is_stopword(canonical(w)) && !is_month(canonical(w)))
+                .collect();
+            let words: Vec<String> = raw.iter().map(|w| canonical(w).to_owned()).collect();
+            let tokens: Vec<TokenId> = words.iter().map(|w| self.intern(w)).collect();
+            // Run together with or without their articles: «الدارالبيضاء», «داربيضاء».
+            for n in 2..=3 {
+                for ((ws, rs), ts) in words.windows(n).zip(raw.windows(n)).zip(tokens.windows(n)) {
+                    for key in [ws.concat(), canonical(&rs.concat()).to_owned()] {
+                        self.joined.entry(key).or_insert_with(|| ts.to_vec());
+                    }
+                }
+            }
+            if !tokens.is_empty() {
+                names.push(tokens);
+            }
+        }
+        self.names.push(names);
+    }
+
+    /// Figure keywords point at their events; a keyword that names no event is
+    /// the subject's vocabulary.
+    fn index_figures(&mut self, store: &EventStore) {
         let mut domain: HashSet<String> = DOMAIN
             .iter()
             .map(|w| canonical(&arabic::normalize(w)).to_owned())
             .collect();
         let mut figure_words: HashSet<String> = HashSet::new();
-        for event in store.all() {
-            let mut names = Vec::new();
-            for name in std::iter::once(&event.title_ar)
-                .chain(std::iter::once(&event.title_en))
-                .chain(&event.aliases)
-            {
-                let tokens: Vec<TokenId> = arabic::words(name)
-                    .iter()
-                    .map(|w| canonical(w))
-                    .filter(|w| !is_stopword(w))
-                    .map(|w| index.intern(w))
-                    .collect();
-                if !tokens.is_empty() {
-                    names.push(tokens);
-                }
-            }
-            index.names.push(names);
-            let e = index.names.len() as u32 - 1;
+        for (e, event) in store.all().iter().enumerate() {
             for figure in &event.facts.figures {
                 for k in figure.keywords.iter().chain(std::iter::once(&figure.label)) {
                     for w in arabic::words(k) {
                         let w = canonical(&w).to_owned();
-                        let events = index.figures.entry(w.clone()).or_default();
-                        if events.last() != Some(&e) {
-                            events.push(e);
+                        let events = self.figures.entry(w.clone()).or_default();
+                        if events.last() != Some(&(e as u32)) {
+                            events.push(e as u32);
                         }
                         figure_words.insert(w);
                     }
                 }
             }
         }
-        // A figure's keyword is subject vocabulary unless it also names an event.
+        self.subject = domain.clone();
+        domain.extend(GENERIC.iter().map(|w| canonical(w).to_owned()));
         domain.extend(
             figure_words
                 .into_iter()
-                .filter(|w| !index.vocab.contains_key(w)),
+                .filter(|w| !self.vocab.contains_key(w)),
         );
-        let n = store.len().max(1) as f32;
-        index.postings = vec![Vec::new(); index.words.len()];
-        for (e, names) in index.names.iter().enumerate() {
+        self.domain = domain;
+    }
+
+    fn index_postings(&mut self, events: usize) {
+        let n = events.max(1) as f32;
+        self.postings = vec![Vec::new(); self.words.len()];
+        for (e, names) in self.names.iter().enumerate() {
             let distinct: HashSet<TokenId> = names.iter().flatten().copied().collect();
             for t in distinct {
-                index.postings[t as usize].push(e as u32);
+                self.postings[t as usize].push(e as u32);
             }
         }
-        index.idf = index
+        self.idf = self
             .postings
             .iter()
             .map(|p| (1.0 + n / p.len().max(1) as f32).ln())
             .collect();
-        index.domain = domain;
-        let (cell, words) = (Arc::clone(&index.deletions), index.words.clone());
-        let background = std::thread::Builder::new()
-            .name("fuzzy-index".into())
-            .spawn(move || {
-                cell.get_or_init(|| build_deletions(&words));
-            });
-        if background.is_err() {
-            // No thread to spare: build it now instead.
-            index
-                .deletions
-                .get_or_init(|| build_deletions(&index.words));
+    }
+
+    /// Each event's concepts: those of its kind, and those its names use.
+    fn index_concepts(&mut self, store: &EventStore) {
+        for (c, concept) in CONCEPTS.iter().enumerate() {
+            for w in concept.words {
+                for key in [canonical(&arabic::normalize(w)).to_owned(), stem(w)] {
+                    let ids = self.concept_stems.entry(key).or_default();
+                    if !ids.contains(&c) {
+                        ids.push(c);
+                    }
+                }
+            }
         }
-        index
+        self.token_concepts = (0..self.words.len())
+            .filter_map(|t| {
+                let concepts = self.concepts_of(&self.words[t]);
+                (!concepts.is_empty()).then_some((t as TokenId, concepts))
+            })
+            .collect();
+        self.event_concepts = store
+            .all()
+            .iter()
+            .map(|event| {
+                let mut found: Vec<usize> = (0..CONCEPTS.len())
+                    .filter(|&c| CONCEPTS[c].kinds.contains(&event.kind))
+                    .collect();
+                let names = std::iter::once(&event.title_ar).chain(&event.aliases);
+                for w in names.flat_map(|n| arabic::words(n)) {
+                    found.extend(self.concepts_of(&w));
+                }
+                found.sort_unstable();
+                found.dedup();
+                found
+            })
+            .collect();
+    }
+
+    fn index_people(&mut self, store: &EventStore) {
+        for (e, event) in store.all().iter().enumerate() {
+            let facts = &event.facts;
+            let people = facts
+                .commanders
+                .iter()
+                .chain(&facts.sides)
+                .chain(facts.actor.as_ref());
+            for w in people.flat_map(|p| arabic::words(p)) {
+                let w = canonical(&w).to_owned();
+                // Name particles and short words («عبد», «الدين», «بن») are in too
+                // many names to find anyone.
+                const PARTICLES: &[&str] = &[
+                    "عبد",
+                    "دين",
+                    "ابن",
+                    "ابو",
+                    "باشا",
+                    "الملك",
+                    "ملك",
+                    "امير",
+                    "شيخ",
+                    "سلطان",
+                    "جنرال",
+                    "مارشال",
+                ];
+                if w.chars().count() < 4 || is_stopword(&w) || PARTICLES.contains(&w.as_str()) {
+                    continue;
+                }
+                let events = self.people.entry(w).or_default();
+                if events.last() != Some(&(e as u32)) {
+                    events.push(e as u32);
+                }
+            }
+        }
     }
 
     fn intern(&mut self, word: &str) -> TokenId {
@@ -366,19 +303,52 @@ impl SearchIndex {
         id
     }
 
-    /// An exact word, or one with a clitic stripped onto a known word.
-    fn lookup(&self, word: &str) -> Option<TokenId> {
-        let w = canonical(word);
-        if let Some(&id) = self.vocab.get(w) {
-            return Some(id);
-        }
-        CLITICS.iter().find_map(|c| {
-            let rest = word.strip_prefix(c)?;
-            if rest.chars().count() < 2 {
-                return None;
-            }
+    /// A word as written and, when a name also has it with a clitic stripped
+    /// («لتونس» in one alias, «تونس» in many), that word too.
+    fn lookup_all(&self, word: &str) -> Vec<TokenId> {
+        let mut found: Vec<TokenId> = self
+            .vocab
+            .get(canonical(word))
+            .copied()
+            .into_iter()
+            .collect();
+        let stripped = CLITICS.iter().find_map(|c| {
+            let rest = word.strip_prefix(c).filter(|r| r.chars().count() >= 2)?;
             self.vocab.get(canonical(rest)).copied()
+        });
+        found.extend(stripped.filter(|id| !found.contains(id)));
+        found
+    }
+
+    /// A word as written, or with one clitic stripped when what remains is known.
+    fn lookup(&self, word: &str) -> Option<TokenId> {
+        self.vocab.get(canonical(word)).copied().or_else(|| {
+            CLITICS.iter().find_map(|c| {
+                let rest = word.strip_prefix(c)?;
+                if rest.chars().count() < 2 {
+                    return None;
+                }
+                self.vocab.get(canonical(rest)).copied()
+            })
         })
+    }
+
+    /// The concepts a word asks about: the word, its stem, or either after a clitic.
+    fn concepts_of(&self, word: &str) -> Vec<usize> {
+        let forms = std::iter::once(word).chain(
+            ["و", "ف", "ب", "ل"]
+                .iter()
+                .filter_map(|c| word.strip_prefix(c))
+                .filter(|r| r.chars().count() >= 3),
+        );
+        for form in forms {
+            for key in [canonical(form).to_owned(), stem(form)] {
+                if let Some(ids) = self.concept_stems.get(&key) {
+                    return ids.clone();
+                }
+            }
+        }
+        Vec::new()
     }
 
     fn figure_events(&self, word: &str) -> &[u32] {
@@ -399,32 +369,87 @@ impl SearchIndex {
             })
     }
 
-    /// Typo tolerance: Damerau–Levenshtein ≤ 1 for words of 5+ letters, ≤ 2 for 8+.
-    /// Numbers and month names are never matched this way.
-    fn fuzzy(&self, word: &str) -> Option<TokenId> {
+    fn is_subject(&self, word: &str) -> bool {
         let w = canonical(word);
-        let len = w.chars().count();
-        let max = match len {
-            0..=4 => return None,
-            5..=7 => 1,
-            _ => 2,
-        };
-        if w.chars().any(|c| c.is_ascii_digit()) || is_month(w) {
-            return None;
-        }
-        let deletions = self.deletions.get_or_init(|| build_deletions(&self.words));
-        let mut best: Option<(usize, TokenId)> = None;
-        for variant in deletion_variants(w, max) {
-            for &id in deletions.get(&variant).into_iter().flatten() {
-                let d = strsim::damerau_levenshtein(w, &self.words[id as usize]);
-                if d <= max && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid)) {
-                    best = Some((d, id));
-                }
-            }
-        }
-        best.map(|(_, id)| id)
+        self.subject.contains(w)
+            || CLITICS.iter().any(|c| {
+                word.strip_prefix(c)
+                    .is_some_and(|r| self.subject.contains(canonical(r)))
+            })
     }
 
+    /// Whether the catalog uses this word anywhere: as written, or, for a word
+    /// with an article or a plural or adjective ending, in another inflection.
+    /// A bare foreign name («جالوت») is never matched by its stem.
+    fn is_known(&self, word: &str) -> bool {
+        let forms =
+            std::iter::once(word).chain(CLITICS.iter().filter_map(|c| word.strip_prefix(c)));
+        let inflected = |f: &str| {
+            f.starts_with("ال")
+                || ["ين", "ون", "ات", "يه", "يون", "يين"]
+                    .iter()
+                    .any(|s| f.ends_with(s))
+        };
+        forms.filter(|f| f.chars().count() >= 2).any(|f| {
+            self.known_stems.contains(canonical(f))
+                || (inflected(f) && self.known_stems.contains(&stem(f)))
+        })
+    }
+
+    fn fuzzy(&self, word: &str) -> Option<TokenId> {
+        let deletions = self.deletions.get_or_init(|| build_deletions(&self.words));
+        fuzzy::nearest(deletions, &self.words, canonical(word))
+    }
+
+    /// The fuzzy index's build, to run off the request path (it is most of the
+    /// index's cost); a typo arriving before it is done builds it, or waits for it.
+    pub fn fuzzy_warm_up(&self) -> impl FnOnce() + Send + 'static {
+        let (cell, words) = (Arc::clone(&self.deletions), self.words.clone());
+        move || {
+            cell.get_or_init(|| build_deletions(&words));
+        }
+    }
+
+    /// What one query word is, tried in order of confidence.
+    fn read(&self, w: &str) -> Reading {
+        if w.bytes().all(|b| b.is_ascii_digit()) {
+            return Reading::Number;
+        }
+        let concepts = self.concepts_of(w);
+        if !concepts.is_empty() {
+            return Reading::Concepts(concepts);
+        }
+        let ids = self.lookup_all(w);
+        if !ids.is_empty() {
+            return Reading::Name(ids, Tier::Exact);
+        }
+        if let Some(ids) = self.joined.get(canonical(w)) {
+            return Reading::Name(ids.clone(), Tier::Exact);
+        }
+        if is_month(w) {
+            return Reading::Month;
+        }
+        if self.is_domain(w) {
+            return Reading::Domain;
+        }
+        if let Some(events) = self.people.get(canonical(w)) {
+            return Reading::Person(events.clone());
+        }
+        // A word the catalog itself writes is no typo of a name («باريس» ≠ «باري»).
+        if self.known_stems.contains(canonical(w)) {
+            return Reading::Other;
+        }
+        if let Some(id) = self.fuzzy(w) {
+            return Reading::Name(vec![id], Tier::Fuzzy);
+        }
+        if self.is_known(w) || !arabic::has_arabic_letter(w) || w.chars().count() < 3 {
+            return Reading::Other;
+        }
+        Reading::Unknown
+    }
+}
+
+impl SearchIndex {
     /// The events `query` names, best first.
     pub fn search(&self, query: &str) -> Hits {
         self.search_words(&arabic::words(query))
@@ -433,100 +458,366 @@ impl SearchIndex {
     /// `search` over words already normalized (callers that read the query for
     /// other things too normalize it once).
     pub fn search_words(&self, words: &[String]) -> Hits {
-        let content: Vec<&String> = words.iter().filter(|w| !is_stopword(w)).collect();
-        let mut matched: Vec<(TokenId, Tier)> = Vec::new();
-        let mut known = 0usize;
-        for w in &content {
-            let domain = self.is_domain(w);
-            if let Some(id) = self.lookup(w) {
-                matched.push((id, Tier::Exact));
-                known += usize::from(domain);
-            } else if domain || w.bytes().all(|b| b.is_ascii_digit()) {
-                // A month word alone is no topic (آب "father"); with a number it is a
-                // date, which `dates` reads before search is asked.
-                known += 1;
-            } else if is_month(w) {
-            } else if let Some(id) = self.fuzzy(w) {
-                matched.push((id, Tier::Fuzzy));
+        let content = self.rejoin(words.iter().filter(|w| !is_stopword(w)).cloned().collect());
+        let mut q = Query {
+            question: words.iter().any(|w| QUESTION_WORDS.contains(&w.as_str())),
+            ..Query::default()
+        };
+        for (i, w) in content.iter().enumerate() {
+            let nation = lexicon::DEMONYMS.iter().find(|(d, _)| *d == canonical(w));
+            q.parties
+                .extend(nation.map(|(_, country)| canonical(country).to_owned()));
+            match self.read(w) {
+                Reading::Name(ids, tier) => {
+                    q.on_topic += 1;
+                    if ids
+                        .iter()
+                        .any(|id| !self.domain.contains(&self.words[*id as usize]))
+                    {
+                        q.names_at.push(i);
+                    }
+                    q.subject |= ids
+                        .iter()
+                        .all(|id| self.subject.contains(&self.words[*id as usize]));
+                    q.matched.extend(ids.into_iter().map(|id| (id, tier)));
+                }
+                Reading::Concepts(ids) => {
+                    q.on_topic += 1;
+                    q.concept_words += 1;
+                    // A concept word in a name («قصف روما») still completes that name.
+                    if let Some(id) = self.vocab.get(canonical(w)) {
+                        q.completing.push(*id);
+                    }
+                    q.concepts.extend(ids);
+                }
+                Reading::Domain => {
+                    q.on_topic += 1;
+                    q.subject |= self.is_subject(w);
+                }
+                Reading::Number => {
+                    q.on_topic += 1;
+                    if let Some(id) = self.vocab.get(w.as_str()) {
+                        q.matched.push((*id, Tier::Exact));
+                    }
+                    q.years
+                        .extend(w.parse::<i32>().ok().filter(|y| (1000..=2100).contains(y)));
+                }
+                Reading::Person(events) => {
+                    q.on_topic += 1;
+                    q.people.push(events);
+                }
+                Reading::Month => q.month = true,
+                Reading::Other => {}
+                Reading::Unknown => q.unknown.push((i, w.clone())),
             }
         }
-        let on_topic_words = matched.len() + known
-            - matched
-                .iter()
-                .filter(|(id, _)| self.domain.contains(&self.words[*id as usize]))
-                .count();
-        let mut hits: Vec<Hit> = Vec::new();
-        // Only a word that is not the subject's common vocabulary selects events:
-        // «معركة» is in many titles and names none of them.
-        let selective: Vec<TokenId> = matched
+        q.concepts.sort_unstable();
+        q.concepts.dedup();
+        // A concept word makes a question about the war; alone in a statement
+        // («لا تستسلم أبدا») it does not.
+        let others = content.len() > q.concept_words;
+        q.war_words = q.subject || (!q.concepts.is_empty() && (q.question || others));
+        self.rank(&content, q)
+    }
+
+    /// A name split by a stray space («كاسي نو»): two words joined when together
+    /// they are a name's word and apart they are not both known.
+    fn rejoin(&self, words: Vec<String>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(words.len());
+        let mut i = 0;
+        while i < words.len() {
+            if let Some(next) = words.get(i + 1) {
+                let both = format!("{}{next}", words[i]);
+                let apart = self.lookup(&words[i]).is_some() && self.lookup(next).is_some();
+                if !apart && self.vocab.contains_key(canonical(&both)) {
+                    out.push(both);
+                    i += 2;
+                    continue;
+                }
+            }
+            out.push(words[i].clone());
+            i += 1;
+        }
+        out
+    }
+
+    fn rank(&self, content: &[String], q: Query) -> Hits {
+        // Only a word that is not the subject's common vocabulary selects events
+        // («معركة» is in many titles and names none of them), and no number: a
+        // year narrows, it does not name («31 أبريل 1943» is no event).
+        let is_number = |id: &TokenId| self.words[*id as usize].bytes().all(|b| b.is_ascii_digit());
+        let selective: Vec<TokenId> = q
+            .matched
             .iter()
             .map(|(id, _)| *id)
-            .filter(|id| !self.domain.contains(&self.words[*id as usize]))
+            .filter(|id| !self.domain.contains(&self.words[*id as usize]) && !is_number(id))
             .collect();
-        if !selective.is_empty() {
-            let mut candidates: HashSet<u32> = HashSet::new();
-            for id in &selective {
-                candidates.extend(&self.postings[*id as usize]);
-            }
-            let matched_ids: HashSet<TokenId> = matched.iter().map(|(id, _)| *id).collect();
-            for e in candidates {
-                let names = &self.names[e as usize];
-                let tokens: HashSet<TokenId> = names.iter().flatten().copied().collect();
-                let mut score = 0.0f32;
-                let mut exact = true;
-                let mut seen = HashSet::new();
-                for (id, tier) in &matched {
-                    if tokens.contains(id) && seen.insert(*id) {
-                        let w = self.idf[*id as usize];
-                        score += if *tier == Tier::Fuzzy { w * 0.8 } else { w };
-                        exact &= *tier == Tier::Exact;
-                    }
-                }
-                // Asking about a figure only this event has («طلعة») points at it.
-                // Each list is in ascending event order (built that way), so search it.
-                let figure_words = content
-                    .iter()
-                    .filter(|w| self.figure_events(w).binary_search(&e).is_ok())
-                    .count();
-                score += figure_words as f32;
-                // A whole name present in the query outweighs scattered words.
-                let longest = names
-                    .iter()
-                    .filter(|n| n.iter().all(|t| matched_ids.contains(t)))
-                    .map(Vec::len)
-                    .max()
-                    .unwrap_or(0);
-                score += 3.0 * longest as f32;
-                hits.push(Hit {
-                    event: e as usize,
-                    score,
-                    exact,
+        // With a concept, a common word narrows enough: «متى استسلمت إيطاليا».
+        let broad: Vec<TokenId> = if q.concepts.is_empty() {
+            Vec::new()
+        } else {
+            q.matched
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| !is_number(id))
+                .collect()
+        };
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut year_mismatch = None;
+        let mut candidates: HashSet<u32> = selective
+            .iter()
+            .flat_map(|id| self.postings[*id as usize].iter().copied())
+            .collect();
+        candidates.extend(
+            broad
+                .iter()
+                .flat_map(|id| self.postings[*id as usize].iter().copied())
+                .filter(|e| self.shares_concept(*e, &q)),
+        );
+        candidates.extend(q.people.iter().flatten());
+        // A party named by a common word («إيطاليا») finds the events it was a
+        // side of, when the question says what it did («متى استسلمت إيطاليا»).
+        let party_words = q
+            .matched
+            .iter()
+            .map(|(id, _)| self.words[*id as usize].as_str());
+        for party in party_words
+            .chain(q.parties.iter().map(String::as_str))
+            .filter(|_| !q.concepts.is_empty())
+        {
+            let events = self.people.get(party).into_iter().flatten();
+            candidates.extend(events.filter(|e| self.shares_concept(**e, &q)));
+        }
+        if !candidates.is_empty() {
+            hits = candidates
+                .into_iter()
+                .map(|e| self.score(e, content, &q))
+                .collect();
+            if let Some(&year) = q.years.first() {
+                let before = hits.len();
+                hits.retain(|h| {
+                    let (from, to) = self.years[h.event];
+                    q.years.iter().all(|y| (from..=to).contains(y))
                 });
+                if before > 0 && hits.is_empty() {
+                    year_mismatch = Some(year);
+                }
             }
             hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.event.cmp(&b.event)));
         }
-        // Off-topic guard: most of the query must be names or the subject's words,
-        // unless a whole name was given («الطقس في روما» is not about the war).
-        let whole_name = hits.first().is_some_and(|h| {
-            h.score >= 3.0 + f32::EPSILON && self.has_whole_name(h.event, &matched)
-        });
-        let covered = !content.is_empty() && on_topic_words * 2 > content.len();
-        if !(covered || whole_name) {
+        // A "typo" that only reaches events of another kind than the question asks
+        // about is more likely a name the catalog does not know («اغتيال غاندي»).
+        // An unknown word is the question's subject when nothing else names an
+        // event («تحرير وارسو»), or when it follows a name's word in place of the
+        // rest of that name («عين جالوت» for «عين الغزالة»); beside a name the
+        // catalog knows whole, it is an ordinary word («في سماء روما»).
+        // Without the war's words, any unknown word marks a sentence about
+        // something else («رحلة سياحية إلى كريت»).
+        let mut unknown: Vec<String> = q
+            .unknown
+            .iter()
+            .filter(|(i, _)| {
+                !q.war_words || selective.is_empty() || (*i > 0 && q.names_at.contains(&(i - 1)))
+            })
+            .map(|(_, w)| w.clone())
+            .collect();
+        let all_fuzzy = !q.matched.is_empty() && q.matched.iter().all(|(_, t)| *t == Tier::Fuzzy);
+        if all_fuzzy
+            && !q.concepts.is_empty()
+            && !hits.iter().any(|h| self.shares_concept(h.event as u32, &q))
+        {
+            unknown.extend(
+                q.matched
+                    .iter()
+                    .map(|(id, _)| self.words[*id as usize].clone()),
+            );
             hits.clear();
         }
-        let fuzzy = hits.first().is_some_and(|h| !h.exact);
+        // Off-topic guard: most of the query must be names or the subject's words,
+        // unless a whole name was given («الطقس في روما» is not about the war).
+        let whole_name = hits
+            .first()
+            .is_some_and(|h| h.score >= 3.0 + f32::EPSILON && self.has_whole_name(h.event, &q));
+        let covered = !content.is_empty() && q.on_topic * 2 > content.len();
+        // Names of unrelated events and no word of the war's («موعد القطار من
+        // القاهرة للإسكندرية»): a sentence that happens to contain place names.
+        let scattered = !q.war_words
+            && selective.len() >= 2
+            && !hits.iter().any(|h| {
+                let names: HashSet<TokenId> =
+                    self.names[h.event].iter().flatten().copied().collect();
+                let explained = |t: &&TokenId| {
+                    names.contains(t)
+                        || self
+                            .figure_events(&self.words[**t as usize])
+                            .binary_search(&(h.event as u32))
+                            .is_ok()
+                };
+                selective.iter().filter(explained).count() >= 2
+            });
+        if !(covered || whole_name) || scattered {
+            hits.clear();
+        }
+        // Asked about an act («تحرير القدس») and the best event is no such act, nor
+        // named whole: an answer would be about something else.
+        let mismatch = !q.concepts.is_empty()
+            && hits.first().is_some_and(|h| {
+                let e = h.event as u32;
+                let figures = content
+                    .iter()
+                    .any(|w| self.figure_events(w).binary_search(&e).is_ok());
+                !self.shares_concept(e, &q) && !self.has_whole_name(h.event, &q) && !figures
+            });
+        let bare_name = hits.len() > 1
+            && content.len() == 1
+            && q.matched.len() == 1
+            && q.concepts.is_empty()
+            && !hits.iter().any(|h| self.has_whole_name(h.event, &q));
         Hits {
-            on_topic: !hits.is_empty() || known > 0,
+            mismatch,
+            weak: selective.is_empty() && hits.len() > 1,
+            bare_name,
+            fuzzy: hits.first().is_some_and(|h| !h.exact),
+            on_topic: !hits.is_empty()
+                || q.war_words
+                || !q.years.is_empty()
+                || (q.month
+                    && content
+                        .iter()
+                        .any(|w| w.bytes().all(|b| b.is_ascii_digit()))),
             hits,
-            fuzzy,
+            unknown,
+            year_mismatch,
+            war_words: q.war_words,
         }
     }
 
-    fn has_whole_name(&self, event: usize, matched: &[(TokenId, Tier)]) -> bool {
-        let ids: HashSet<TokenId> = matched.iter().map(|(id, _)| *id).collect();
+    fn score(&self, e: u32, content: &[String], q: &Query) -> Hit {
+        let names = &self.names[e as usize];
+        let tokens: HashSet<TokenId> = names.iter().flatten().copied().collect();
+        let mut score = 0.0f32;
+        let mut exact = true;
+        let mut seen = HashSet::new();
+        for id in &q.completing {
+            // A concept word the event's names use as written («القبض»).
+            if tokens.contains(id) && seen.insert(*id) {
+                score += self.idf[*id as usize];
+            }
+        }
+        for (id, tier) in &q.matched {
+            if tokens.contains(id) && seen.insert(*id) {
+                let w = self.idf[*id as usize];
+                score += if *tier == Tier::Fuzzy { w * 0.8 } else { w };
+                exact &= *tier == Tier::Exact;
+            }
+        }
+        // Asking about a figure only this event has («طلعة») points at it.
+        // Each list is in ascending event order (built that way), so search it.
+        let figure_words = content
+            .iter()
+            .filter(|w| self.figure_events(w).binary_search(&e).is_ok())
+            .count();
+        score += FIGURE_WEIGHT * figure_words as f32;
+        // A name of the question that this event does not have, in its names or
+        // its figures, counts against it («الأسرى في تونس» is not Biscari).
+        for (id, _) in &q.matched {
+            let word = &self.words[*id as usize];
+            let explained =
+                tokens.contains(id) || self.figure_events(word).binary_search(&e).is_ok();
+            if !explained && !self.is_number(*id) {
+                score -= 0.5 * self.idf[*id as usize];
+            }
+        }
+        let n = self.names.len().max(1) as f32;
+        let matched_words = q
+            .matched
+            .iter()
+            .map(|(id, _)| self.words[*id as usize].as_str());
+        let parties = matched_words
+            .chain(q.parties.iter().map(String::as_str))
+            .filter_map(|w| self.people.get(w));
+        for events in q.people.iter().chain(parties) {
+            if events.binary_search(&e).is_ok() {
+                score += 0.5 * (1.0 + n / events.len() as f32).ln();
+            }
+        }
+        let concepts = &self.event_concepts[e as usize];
+        score += CONCEPT_WEIGHT * q.concepts.iter().filter(|c| concepts.contains(c)).count() as f32;
+        // Asked about the end, the start is the wrong event (and the reverse);
+        // asked about neither, a battle is remembered by its start.
+        let asks_phase = q.concepts.iter().any(|c| is_phase(*c));
+        if asks_phase
+            && concepts
+                .iter()
+                .any(|c| is_phase(*c) && !q.concepts.contains(c))
+        {
+            score -= 2.0 * CONCEPT_WEIGHT;
+        }
+        if !asks_phase && concepts.contains(&lexicon::END) {
+            score -= 1.0;
+        }
+        // A whole name present in the query outweighs scattered words.
+        let present = self.present(q, e);
+        let longest = names
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| {
+                n.iter()
+                    .all(|t| present.contains(t) || (*i == 0 && self.is_optional_phase(*t, q)))
+            })
+            .map(|(_, n)| n)
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
+        score += 3.0 * longest as f32;
+        Hit {
+            event: e as usize,
+            score,
+            exact,
+        }
+    }
+
+    /// The name tokens of event `e` the question contains: its words, and the
+    /// words of `e`'s names that say what one of its concepts says.
+    fn present(&self, q: &Query, e: u32) -> HashSet<TokenId> {
+        let mut present = q.present();
+        for t in self.names[e as usize].iter().flatten() {
+            if self
+                .token_concepts
+                .get(t)
+                .is_some_and(|cs| cs.iter().any(|c| q.concepts.contains(c)))
+            {
+                present.insert(*t);
+            }
+        }
+        present
+    }
+
+    fn is_number(&self, t: TokenId) -> bool {
+        self.words[t as usize].bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// «بدء» and «نهاية» in a title («بدء حصار طبرق»): not needed for the whole
+    /// name when the question asks about no phase.
+    fn is_optional_phase(&self, t: TokenId, q: &Query) -> bool {
+        !q.concepts.iter().any(|c| is_phase(*c))
+            && self
+                .token_concepts
+                .get(&t)
+                .is_some_and(|cs| cs.iter().all(|c| is_phase(*c)))
+    }
+
+    fn shares_concept(&self, e: u32, q: &Query) -> bool {
+        self.event_concepts[e as usize]
+            .iter()
+            .any(|c| q.concepts.contains(c))
+    }
+
+    fn has_whole_name(&self, event: usize, q: &Query) -> bool {
+        let present = self.present(q, event as u32);
         self.names[event]
             .iter()
-            .any(|n| n.iter().all(|t| ids.contains(t)))
+            .any(|n| n.iter().all(|t| present.contains(t)))
     }
 
     /// The events of the best score, and those close to it, for a list answer.
@@ -542,70 +833,81 @@ impl SearchIndex {
     }
 }
 
-type Deletions = HashMap<String, Vec<TokenId>>;
+/// The start and end concepts, read from titles, belong to no kind.
+fn is_phase(concept: usize) -> bool {
+    CONCEPTS[concept].kinds.is_empty()
+}
 
-/// Every index word (of 4+ letters, not a number or a month) under each string
-/// made by deleting up to one letter of it, or two from 6 letters.
-fn build_deletions(words: &[String]) -> Deletions {
-    let mut deletions = Deletions::new();
-    for (id, w) in words.iter().enumerate() {
-        let len = w.chars().count();
-        if len < 4 || w.chars().any(|c| c.is_ascii_digit()) || is_month(w) {
-            continue;
+/// A question, read word by word.
+#[derive(Default)]
+struct Query {
+    matched: Vec<(TokenId, Tier)>,
+    /// Name tokens that are concept words: they complete a name, select nothing.
+    completing: Vec<TokenId>,
+    concepts: Vec<usize>,
+    years: Vec<i32>,
+    /// Words the catalog does not know, with their place in the question.
+    unknown: Vec<(usize, String)>,
+    /// Where the words that matched names stand.
+    names_at: Vec<usize>,
+    /// The events of each person word.
+    people: Vec<Vec<u32>>,
+    /// Countries named through their people («الإيطاليون» → «إيطاليا»).
+    parties: Vec<String>,
+    month: bool,
+    concept_words: usize,
+    /// It asks («متى», «كم», «who»…), rather than states.
+    question: bool,
+    /// A subject word («معركة», «الحلفاء») or a name, not only a concept word.
+    subject: bool,
+    on_topic: usize,
+    war_words: bool,
+}
+
+impl Query {
+    /// Every name token the question contains.
+    fn present(&self) -> HashSet<TokenId> {
+        self.matched
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(self.completing.iter().copied())
+            .collect()
+    }
+}
+
+/// Stems of every word the catalog uses: names, stories, notes, places and facts.
+fn known_stems(store: &EventStore) -> HashSet<String> {
+    let mut known = HashSet::new();
+    let mut add = |text: &str| {
+        for w in arabic::words(text) {
+            known.insert(stem(&w));
+            known.insert(canonical(&w).to_owned());
         }
-        for variant in deletion_variants(w, if len >= 6 { 2 } else { 1 }) {
-            let ids = deletions.entry(variant).or_default();
-            if ids.last() != Some(&(id as TokenId)) {
-                ids.push(id as TokenId);
-            }
+    };
+    for e in store.all() {
+        let facts = &e.facts;
+        let texts = [&e.title_ar, &e.title_en, &e.summary_ar]
+            .into_iter()
+            .chain(&e.aliases)
+            .chain(e.note_ar.as_ref())
+            .chain(e.place_ar.as_ref())
+            .chain(&facts.sides)
+            .chain(&facts.commanders)
+            .chain(facts.actor.as_ref())
+            .chain(facts.outcome.as_ref());
+        for t in texts {
+            add(t);
+        }
+        for f in &facts.figures {
+            add(&f.label);
+            add(&f.value);
+            f.keywords.iter().for_each(|k| add(k));
         }
     }
-    deletions
-}
-
-/// `word` itself and every string made by deleting up to `max` of its letters.
-fn deletion_variants(word: &str, max: usize) -> HashSet<String> {
-    let mut out: HashSet<String> = HashSet::from([word.to_owned()]);
-    let mut frontier = vec![word.to_owned()];
-    for _ in 0..max {
-        let mut next = Vec::new();
-        for w in &frontier {
-            let chars: Vec<char> = w.chars().collect();
-            for i in 0..chars.len() {
-                let v: String = chars
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, c)| c)
-                    .collect();
-                if out.insert(v.clone()) {
-                    next.push(v);
-                }
-            }
-        }
-        frontier = next;
+    for w in DOMAIN.iter().chain(lexicon::STOPWORDS) {
+        add(w);
     }
-    out
-}
-
-fn is_stopword(w: &str) -> bool {
-    use std::sync::OnceLock;
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| STOPWORDS.iter().copied().collect())
-        .contains(w)
-}
-
-fn is_month(w: &str) -> bool {
-    use std::sync::OnceLock;
-    static MONTHS: OnceLock<HashSet<String>> = OnceLock::new();
-    MONTHS
-        .get_or_init(|| {
-            arabic::month_spellings()
-                .into_iter()
-                .flat_map(|(n, _)| n.split(' ').map(str::to_owned).collect::<Vec<_>>())
-                .collect()
-        })
-        .contains(w)
+    known
 }
 
 /// Events of `store` for the hits, in order.
@@ -617,11 +919,13 @@ pub fn events<'a>(store: &'a EventStore, hits: &[Hit]) -> Vec<&'a Event> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::core::catalog::Catalog;
     use std::path::Path;
 
     fn catalog() -> Catalog {
-        Catalog::new(EventStore::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).unwrap())
+        Catalog::new(
+            crate::data::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).unwrap(),
+        )
     }
 
     fn top(c: &Catalog, q: &str) -> Option<(String, bool)> {

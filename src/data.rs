@@ -1,0 +1,105 @@
+//! `data/events` on disk: read every file (on every core: TOML parsing is most of
+//! a large store's load time), validate through `core::catalog`, and hold the
+//! result as the catalog the running bot shares, swapped whole on reload. A reload
+//! that fails keeps the last good data.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::core::catalog::validate::{self, DataError, DataErrors};
+use crate::core::catalog::{Catalog, EventStore};
+
+/// The events and their index as the running bot sees them: swapped whole on reload.
+pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+
+pub fn shared(store: EventStore) -> SharedCatalog {
+    Arc::new(RwLock::new(Arc::new(catalog(store))))
+}
+
+/// The catalog of `store`, its fuzzy index building on a background thread.
+pub fn catalog(store: EventStore) -> Catalog {
+    let catalog = Catalog::new(store);
+    let warm_up = catalog.index.fuzzy_warm_up();
+    if let Err(e) = std::thread::Builder::new()
+        .name("fuzzy-index".into())
+        .spawn(warm_up)
+    {
+        // No thread to spare: the first typo builds it instead.
+        tracing::debug!(error = %e, "fuzzy index built on first use");
+    }
+    catalog
+}
+
+pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
+    catalog
+        .read()
+        .map(|c| Arc::clone(&c))
+        .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+}
+
+/// Reads and validates every `*.toml` under `<dir>/events`.
+pub fn load(dir: &Path) -> Result<EventStore, DataErrors> {
+    let events_dir = dir.join("events");
+    let unreadable = |file: PathBuf, message: String| DataError {
+        file,
+        line: 0,
+        column: 0,
+        field: None,
+        message,
+    };
+    let entries = std::fs::read_dir(&events_dir).map_err(|e| {
+        let why = format!("cannot read the events folder: {e}");
+        DataErrors(vec![unreadable(events_dir.clone(), why)])
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        let why = "no event files (*.toml) found".to_owned();
+        return Err(DataErrors(vec![unreadable(events_dir, why)]));
+    }
+    let mut errors = Vec::new();
+    let parsed = parallel_map(paths, |path| match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(validate::parse_file(path, text)),
+        Err(e) => Err(unreadable(path, format!("cannot read: {e}"))),
+    })
+    .into_iter()
+    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
+    .collect();
+    validate::assemble(parsed, errors)
+}
+
+/// Loads `dir` and swaps it into `catalog`; on any error `catalog` keeps what it had.
+pub fn reload(shared: &SharedCatalog, dir: &Path) -> Result<Arc<Catalog>, DataErrors> {
+    let fresh = Arc::new(catalog(load(dir)?));
+    *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&fresh);
+    Ok(fresh)
+}
+
+/// `items.map(f)` on every core, keeping the order; small inputs stay on this thread.
+fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 256 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(chunk).collect());
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        // A panic in a worker is re-raised here rather than losing its items.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

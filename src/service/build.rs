@@ -1,0 +1,158 @@
+//! The one builder: `dhikra run`, `dhikra post`, the tests' `spawn_bot()` and the
+//! benches all assemble the running bot here, so what is tested is what runs
+//! (zero2prod's `Application::build`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::prelude::*;
+
+use crate::config::{Config, Token};
+use crate::core::calendar::Clock;
+use crate::data::SharedCatalog;
+use crate::db::{Db, StorageError};
+use crate::ops::Health;
+use crate::publishing::{Alerts, Limiter, Publisher, RetryPolicy, Sender, owner_id};
+use crate::shutdown::{Shutdown, Trigger};
+use crate::telegram::context::{BotContext, Cooldown, HandlerError};
+use crate::telegram::handler_tree;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("config key `api_url`: {0}")]
+    ApiUrl(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// What a service is built from.
+pub struct Settings {
+    pub config: Config,
+    pub catalog: SharedCatalog,
+    pub bot: Bot,
+    pub clock: Arc<dyn Clock>,
+    /// Where `/reload` re-reads the targets from (none: data only).
+    pub config_path: Option<PathBuf>,
+    /// Retries as configured, unless a test wants them faster.
+    pub policy: Option<RetryPolicy>,
+}
+
+/// The running bot's parts, wired.
+pub struct Service {
+    pub config: Arc<Config>,
+    pub bot: Bot,
+    pub publisher: Arc<Publisher>,
+    pub context: BotContext,
+    pub health: Arc<Health>,
+    trigger: Trigger,
+}
+
+/// A teloxide `Bot` for the token and the configured Bot API server.
+pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, BuildError> {
+    // teloxide's client settings (its timeouts), keeping fewer idle connections:
+    // the default pool holds every connection a burst opened, buffers and all.
+    let client = teloxide::net::default_reqwest_settings()
+        .pool_max_idle_per_host(16)
+        .build()
+        .map_err(|e| BuildError::Client(e.to_string()))?;
+    let bot = Bot::with_client(token.expose(), client);
+    match &config.api_url {
+        Some(url) => {
+            let url =
+                url::Url::parse(url).map_err(|e| BuildError::ApiUrl(format!("`{url}`: {e}")))?;
+            Ok(bot.set_api_url(url))
+        }
+        None => Ok(bot),
+    }
+}
+
+/// Opens the database, syncs the config's targets, and wires publisher and handlers.
+pub async fn build(settings: Settings) -> Result<Service, BuildError> {
+    let Settings {
+        config,
+        catalog,
+        bot,
+        clock,
+        config_path,
+        policy,
+    } = settings;
+    let config = Arc::new(config);
+    let db = Db::open(&config.database).await?;
+    db.sync_config_targets(&config.targets, clock.now()).await?;
+    let sender = Sender {
+        alerts: Alerts::new(bot.clone(), config.admin_chat),
+        bot: bot.clone(),
+        db: db.clone(),
+        limiter: Arc::new(Limiter::new(&config.limits)),
+        clock: Arc::clone(&clock),
+        policy: policy.unwrap_or_else(|| RetryPolicy::from_config(&config.retries)),
+        owner: owner_id(),
+    };
+    let publisher = Arc::new(Publisher {
+        config: Arc::clone(&config),
+        catalog: catalog.clone(),
+        sender,
+        concurrency: 8,
+    });
+    let (trigger, shutdown) = Shutdown::new();
+    let health = Arc::new(Health::default());
+    let context = BotContext {
+        config: Arc::clone(&config),
+        catalog,
+        db,
+        clock,
+        cooldown: Arc::new(Cooldown::new(Duration::from_secs(3))),
+        publisher: Arc::clone(&publisher),
+        shutdown,
+        config_path,
+        health: Arc::clone(&health),
+    };
+    Ok(Service {
+        config,
+        bot,
+        publisher,
+        context,
+        health,
+        trigger,
+    })
+}
+
+/// How many workers handle updates. teloxide's default gives every chat its own
+/// worker and keeps as many as were ever busy at once; after a burst from
+/// thousands of chats the process kept ~25 MB more (benches/service.rs). Chats are
+/// spread over this many workers instead: one chat's updates still run in order.
+/// Each answer is one request to Telegram (~50–100 ms away), so 16 at a time is
+/// over 160 answers/s, five times Telegram's overall limit; 64 was both heavier
+/// (31 MB vs 23 MB after 10,000 questions) and slower on two cores.
+pub const UPDATE_WORKERS: i64 = 16;
+
+impl Service {
+    /// The update dispatcher over `handler_tree()`, with the context as its dependency.
+    pub fn dispatcher(&self) -> Dispatcher<Bot, HandlerError, i64> {
+        Dispatcher::builder(self.bot.clone(), handler_tree())
+            .distribution_function(|update: &Update| {
+                update.chat().map(|c| c.id.0.rem_euclid(UPDATE_WORKERS))
+            })
+            .dependencies(dptree::deps![self.context.clone()])
+            .default_handler(|_| async {})
+            .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+            .build()
+    }
+
+    /// A listener for the shutdown (the tick, `dhikra post`).
+    pub fn shutdown(&self) -> Shutdown {
+        self.context.shutdown.clone()
+    }
+
+    /// Tells every worker to stop before its next claim.
+    pub fn stop(&self) {
+        self.trigger.fire();
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.context.db
+    }
+}

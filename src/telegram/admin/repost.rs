@@ -1,0 +1,339 @@
+//! `/repost` and `/preview`: the post of a day or of one event, shown to the admin
+//! first; a repost goes out only after «تأكيد», through the daily post's path.
+
+use chrono::{Duration, NaiveDate};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use crate::config::Config;
+use crate::core::calendar;
+use crate::core::catalog::Catalog;
+use crate::core::dates::{self, DateQuery};
+use crate::core::render::{self, escape, keep_rtl};
+use crate::data::current;
+use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
+use crate::publishing::{Broadcast, Outcome};
+use crate::telegram::admin::{Admin, audit};
+use crate::telegram::callback::Callback;
+use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
+use crate::telegram::reply::reply_html;
+
+/// How long a «تأكيد» button stays valid.
+pub const CONFIRMATION_TTL_MINUTES: i64 = 10;
+
+/// What a /repost or /preview argument names: a day, or one event.
+enum Subject {
+    Day(NaiveDate),
+    Event(String, NaiveDate),
+}
+
+fn parse_subject(args: &str, catalog: &Catalog, today: NaiveDate) -> Result<Subject, String> {
+    let args = args.trim();
+    if args.is_empty() {
+        return Ok(Subject::Day(today));
+    }
+    if let Some(e) = catalog.store.get(args) {
+        return Ok(Subject::Event(e.id.to_string(), today));
+    }
+    if let Ok(date) = calendar::resolve(args, today) {
+        return Ok(Subject::Day(date));
+    }
+    match dates::parse(args) {
+        Some(DateQuery::Day {
+            month,
+            day,
+            year: Some(year),
+        }) => NaiveDate::from_ymd_opt(year, month, day)
+            .map(Subject::Day)
+            .ok_or_else(|| "تاريخ غير موجود في التقويم.".to_owned()),
+        Some(DateQuery::Day {
+            month,
+            day,
+            year: None,
+        }) => calendar::resolve(&format!("{month:02}-{day:02}"), today).map(Subject::Day),
+        _ => Err(format!(
+            "لم أفهم «{}»: اكتب تاريخًا (06-04 أو 4 يونيو) أو معرّف حدث (rome-liberation).",
+            escape(args)
+        )),
+    }
+}
+
+fn subject_parts(subject: &Subject, catalog: &Catalog, config: &Config) -> Vec<String> {
+    let store = &catalog.store;
+    match subject {
+        Subject::Day(date) => {
+            render::post(&store.on_date(*date, config.leap_day), store, config.style)
+        }
+        Subject::Event(id, _) => store
+            .get(id)
+            .map(|e| render::post(&[e], store, config.style))
+            .unwrap_or_default(),
+    }
+}
+
+/// The day or event an admin named, and its post; on a bad argument or a day
+/// without events the admin is told, and the audit outcome is returned instead.
+async fn subject_and_parts(
+    bot: &Bot,
+    msg: &Message,
+    args: &str,
+    ctx: &BotContext,
+) -> Result<Result<(Subject, Vec<String>), AuditOutcome>, HandlerError> {
+    let catalog = current(&ctx.catalog);
+    let subject = match parse_subject(args, &catalog, ctx.today()) {
+        Ok(s) => s,
+        Err(why) => {
+            reply_html(bot, msg, &keep_rtl(&why), None).await?;
+            return Ok(Err(AuditOutcome::Failed("bad arguments".into())));
+        }
+    };
+    let parts = subject_parts(&subject, &catalog, &ctx.config);
+    if parts.is_empty() {
+        reply_html(bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
+        return Ok(Err(AuditOutcome::Done("nothing to post".into())));
+    }
+    Ok(Ok((subject, parts)))
+}
+
+/// The last word of a `/repost` may name the targets: `all`, `#3`, `@channel` or a chat id.
+fn split_target(args: &str) -> (String, Option<String>) {
+    let mut words: Vec<&str> = args.split_whitespace().collect();
+    let target = match words.last() {
+        Some(&"all") | Some(&"الكل") => {
+            words.pop();
+            None
+        }
+        Some(w)
+            if w.starts_with(['#', '@'])
+                || w.parse::<i64>().is_ok_and(|n| n.unsigned_abs() > 99_999) =>
+        {
+            let w = w.to_string();
+            words.pop();
+            Some(w)
+        }
+        _ => None,
+    };
+    (words.join(" "), target)
+}
+
+/// `/repost [date | event id] [all | target]`: the preview, the targets, and
+/// «تأكيد» / «إلغاء» buttons. Nothing is sent before the confirmation.
+#[tracing::instrument(skip_all, fields(admin = admin.0.id.0))]
+pub async fn repost(
+    bot: Bot,
+    msg: Message,
+    args: String,
+    admin: Admin,
+    ctx: BotContext,
+) -> HandlerResult {
+    let outcome = ask_confirmation(&bot, &msg, &args, &admin, &ctx).await?;
+    audit(&ctx, &admin.0, "repost", &args, outcome).await;
+    Ok(())
+}
+
+async fn ask_confirmation(
+    bot: &Bot,
+    msg: &Message,
+    args: &str,
+    admin: &Admin,
+    ctx: &BotContext,
+) -> Result<AuditOutcome, HandlerError> {
+    let now = ctx.clock.now();
+    let (subject_args, target) = split_target(args);
+    let (subject, parts) = match subject_and_parts(bot, msg, &subject_args, ctx).await? {
+        Ok(found) => found,
+        Err(outcome) => return Ok(outcome),
+    };
+    let targets: Vec<Target> = ctx
+        .db
+        .targets()
+        .await?
+        .into_iter()
+        .filter(|t| t.enabled && target.as_deref().is_none_or(|o| t.names(o)))
+        .collect();
+    if targets.is_empty() {
+        reply_html(bot, msg, "لا هدف مفعّلًا يطابق ما طلبت.", None).await?;
+        return Ok(AuditOutcome::Done("no targets".into()));
+    }
+    let (date, event_id) = match &subject {
+        Subject::Day(d) => (*d, None),
+        Subject::Event(id, d) => (*d, Some(id.clone())),
+    };
+    let confirmation = Confirmation {
+        id: format!("{:016x}", rand::random::<u64>()),
+        admin_id: admin.0.id.0 as i64,
+        date: date.to_string(),
+        event_id,
+        target,
+        expires_at: now + Duration::minutes(CONFIRMATION_TTL_MINUTES),
+    };
+    ctx.db.create_confirmation(&confirmation, now).await?;
+    for part in &parts {
+        reply_html(bot, msg, part, None).await?;
+    }
+    let names: Vec<String> = targets.iter().map(|t| escape(&t.label())).collect();
+    let id = confirmation.id.clone();
+    let keyboard = InlineKeyboardMarkup::new([[
+        InlineKeyboardButton::callback("تأكيد", Callback::ConfirmRepost(id.clone()).encode()),
+        InlineKeyboardButton::callback("إلغاء", Callback::CancelRepost(id.clone()).encode()),
+    ]]);
+    let text = format!(
+        "إعادة نشر ما سبق ({} جزء) إلى {} هدف: {}\nيبقى التأكيد صالحًا {} دقائق.",
+        parts.len(),
+        targets.len(),
+        names.join("، "),
+        CONFIRMATION_TTL_MINUTES
+    );
+    reply_html(bot, msg, &keep_rtl(&text), Some(keyboard)).await?;
+    Ok(AuditOutcome::Done(format!("awaiting confirmation {id}")))
+}
+
+/// «تأكيد»: the single `UPDATE` in the database decides whether this press starts it.
+pub async fn confirm(
+    bot: Bot,
+    q: CallbackQuery,
+    id: String,
+    admin: Admin,
+    ctx: BotContext,
+) -> HandlerResult {
+    let Some(msg) = q.regular_message().cloned() else {
+        bot.answer_callback_query(q.id.clone()).await?;
+        return Ok(());
+    };
+    let ignored = |why: &str| AuditOutcome::Ignored(why.to_owned());
+    let (note, outcome) = match ctx.db.use_confirmation(&id, ctx.clock.now()).await? {
+        Confirmed::Go(c) => {
+            start_repost(bot.clone(), msg.clone(), admin.clone(), c, ctx.clone());
+            ("بدأت إعادة النشر.", AuditOutcome::Done("started".into()))
+        }
+        Confirmed::AlreadyUsed => ("نُفّذ هذا التأكيد من قبل.", ignored("already confirmed")),
+        Confirmed::Cancelled => ("أُلغيت إعادة النشر هذه.", ignored("cancelled")),
+        Confirmed::Expired => ("انتهت صلاحية التأكيد؛ أعد /repost.", ignored("expired")),
+        Confirmed::Missing => ("تأكيد غير معروف.", ignored("unknown")),
+    };
+    bot.answer_callback_query(q.id.clone()).text(note).await?;
+    if matches!(outcome, AuditOutcome::Ignored(_)) {
+        reply_html(&bot, &msg, note, None).await?;
+    }
+    audit(&ctx, &admin.0, "repost-confirm", &id, outcome).await;
+    Ok(())
+}
+
+/// «إلغاء»: the confirmation can no longer be used.
+pub async fn cancel(
+    bot: Bot,
+    q: CallbackQuery,
+    id: String,
+    admin: Admin,
+    ctx: BotContext,
+) -> HandlerResult {
+    let Some(msg) = q.regular_message().cloned() else {
+        bot.answer_callback_query(q.id.clone()).await?;
+        return Ok(());
+    };
+    let cancelled = ctx.db.cancel_confirmation(&id).await?;
+    let note = if cancelled {
+        "أُلغيت إعادة النشر."
+    } else {
+        "لا شيء لإلغائه."
+    };
+    bot.answer_callback_query(q.id.clone()).text(note).await?;
+    reply_html(&bot, &msg, note, None).await?;
+    let outcome = if cancelled {
+        AuditOutcome::Ok
+    } else {
+        AuditOutcome::Done("nothing to cancel".into())
+    };
+    audit(&ctx, &admin.0, "repost-cancel", &id, outcome).await;
+    Ok(())
+}
+
+/// Runs a confirmed repost through the publishing path and reports back.
+fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotContext) {
+    tokio::spawn(async move {
+        let catalog = current(&ctx.catalog);
+        let date = c.date.parse().unwrap_or_else(|_| ctx.today());
+        let subject = match &c.event_id {
+            Some(id) => Subject::Event(id.clone(), date),
+            None => Subject::Day(date),
+        };
+        let now = ctx.clock.now();
+        // The confirmation's id is part of the delivery key: however often the button
+        // is pressed, these deliveries are claimed once.
+        let post = Broadcast {
+            parts: subject_parts(&subject, &catalog, &ctx.config),
+            key: format!("{}/repost/{}", c.date, c.id),
+            only: c.target.as_deref(),
+            until: now + Duration::hours(1),
+        };
+        let key = post.key.clone();
+        let report = ctx
+            .publisher
+            .broadcast(post, now, &ctx.shutdown, &|_| {})
+            .await;
+        let summary = match &report {
+            Ok(r) => r.summary(),
+            Err(e) => format!("error: {e}"),
+        };
+        let sent = report
+            .as_ref()
+            .map_or(0, |r| r.count(|o| matches!(o, Outcome::Sent { .. })));
+        if let Err(e) = ctx.db.set_confirmation_result(&c.id, &summary).await {
+            tracing::error!(error = %e, "could not record the repost result");
+        }
+        audit(
+            &ctx,
+            &admin.0,
+            "repost-done",
+            &key,
+            AuditOutcome::Done(summary.clone()),
+        )
+        .await;
+        let text = format!(
+            "انتهت إعادة النشر: أُرسل إلى {sent} هدف.\n<code>{}</code>",
+            escape(&summary)
+        );
+        if let Err(e) = reply_html(&bot, &msg, &keep_rtl(&text), None).await {
+            tracing::warn!(error = %e, "could not report the repost");
+        }
+    });
+}
+
+/// `/preview [date]`: the post, sent to the admin privately.
+#[tracing::instrument(skip_all, fields(admin = admin.0.id.0))]
+pub async fn preview(
+    bot: Bot,
+    msg: Message,
+    args: String,
+    admin: Admin,
+    ctx: BotContext,
+) -> HandlerResult {
+    let outcome = match subject_and_parts(&bot, &msg, &args, &ctx).await? {
+        Ok((_, parts)) => send_privately(&bot, &msg, &admin, &parts).await?,
+        Err(outcome) => outcome,
+    };
+    audit(&ctx, &admin.0, "preview", &args, outcome).await;
+    Ok(())
+}
+
+async fn send_privately(
+    bot: &Bot,
+    msg: &Message,
+    admin: &Admin,
+    parts: &[String],
+) -> Result<AuditOutcome, HandlerError> {
+    for part in parts {
+        let sent = bot
+            .send_message(admin.0.id, part)
+            .parse_mode(teloxide::types::ParseMode::Html)
+            .await;
+        if sent.is_err() {
+            let text = "لم أستطع مراسلتك في الخاص: ابدأ محادثة معي أولًا (/start).";
+            reply_html(bot, msg, text, None).await?;
+            return Ok(AuditOutcome::Failed(
+                "could not reach the admin privately".into(),
+            ));
+        }
+    }
+    Ok(AuditOutcome::Done(format!("{} part(s)", parts.len())))
+}

@@ -1,0 +1,67 @@
+//! Sending a reply to a message: in its chat and forum topic, as HTML split at
+//! Telegram's limit, the keyboard on the last part.
+
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode, ReplyParameters};
+
+use crate::core::answer::Reply;
+use crate::core::render;
+use crate::publishing::no_preview;
+use crate::telegram::callback::Callback;
+use crate::telegram::context::HandlerResult;
+
+/// Sends HTML as a reply to `msg`, in its chat and forum topic, split at Telegram's
+/// limit; the keyboard goes on the last part.
+pub async fn reply_html(
+    bot: &Bot,
+    msg: &Message,
+    html: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> HandlerResult {
+    let parts = render::split(html, render::MESSAGE_LIMIT);
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.into_iter().enumerate() {
+        let mut request = bot
+            .send_message(msg.chat.id, part)
+            .parse_mode(ParseMode::Html)
+            .link_preview_options(no_preview())
+            .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+        if msg.is_topic_message
+            && let Some(thread) = msg.thread_id
+        {
+            request = request.message_thread_id(thread);
+        }
+        if i == last
+            && let Some(k) = keyboard.clone()
+        {
+            request = request.reply_markup(k);
+        }
+        request.await?;
+    }
+    Ok(())
+}
+
+/// A reply from the core, with its buttons.
+pub async fn send_reply(bot: &Bot, msg: &Message, reply: &Reply) -> HandlerResult {
+    reply_html(bot, msg, &reply.html, keyboard(reply)).await
+}
+
+/// One button per row, each carrying its typed callback.
+pub fn keyboard(reply: &Reply) -> Option<InlineKeyboardMarkup> {
+    (!reply.buttons.is_empty()).then(|| {
+        buttons(
+            reply
+                .buttons
+                .iter()
+                .map(|b| (b.text.clone(), Callback::from(&b.action))),
+        )
+    })
+}
+
+/// A keyboard of one button per row.
+pub fn buttons(rows: impl IntoIterator<Item = (String, Callback)>) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        rows.into_iter()
+            .map(|(text, cb)| vec![InlineKeyboardButton::callback(text, cb.encode())]),
+    )
+}
