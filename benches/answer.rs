@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use dhikra::core::catalog::Catalog;
 use dhikra::core::render::Style;
+use dhikra::core::search::Catalog;
 use dhikra::core::{answer, arabic};
 
 mod common;

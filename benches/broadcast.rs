@@ -4,7 +4,8 @@
 //! floor N / rate (goal ≤ 1.05), the 429s provoked (goal 0), duplicates (0) and
 //! losses (0). Run: `cargo bench --bench broadcast`.
 
-#[path = "../tests/support/fake_api.rs"]
+#[path = "../tests/it/support/fake_api.rs"]
+#[allow(dead_code, reason = "a bench uses a part of the tests' fake Bot API")]
 mod fake_api;
 
 use std::collections::HashMap;

@@ -8,7 +8,8 @@
 //! Run: `cargo bench --bench service`.
 
 mod common;
-#[path = "../tests/support/fake_api.rs"]
+#[path = "../tests/it/support/fake_api.rs"]
+#[allow(dead_code, reason = "a bench uses a part of the tests' fake Bot API")]
 mod fake_api;
 
 use std::path::Path;

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::core::catalog::EventStore;
 use crate::core::catalog::validate::{self, DataError, DataErrors};
-use crate::core::catalog::{Catalog, EventStore};
+use crate::core::search::Catalog;
 
 /// The events and their index as the running bot sees them: swapped whole on reload.
 pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;

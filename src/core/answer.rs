@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::core::arabic;
-use crate::core::catalog::Catalog;
 use crate::core::dates::{self, DateQuery};
 use crate::core::event::{Event, EventId, Kind};
 use crate::core::render::{self, Style, escape, keep_rtl};
 use crate::core::search;
+use crate::core::search::Catalog;
 
 /// Longer queries are cut to this many characters before anything else.
 pub const MAX_QUERY_CHARS: usize = 256;
@@ -169,21 +169,7 @@ pub fn reply(catalog: &Catalog, query: &str, style: Style, today: NaiveDate) -> 
         };
     }
     if hits.fuzzy {
-        let candidates: Vec<&Event> = search::events(store, &hits.hits)
-            .into_iter()
-            .take(3)
-            .collect();
-        let list = candidates
-            .iter()
-            .map(|e| format!("«{}»", escape(&e.title_ar)))
-            .collect::<Vec<_>>()
-            .join(" أو ");
-        return Reply {
-            kind: ReplyKind::DidYouMean,
-            events: candidates.iter().map(|e| e.id.to_string()).collect(),
-            html: keep_rtl(&format!("هل تقصد {list}؟")),
-            buttons: candidates.iter().map(|e| pick_button(e, asked)).collect(),
-        };
+        return did_you_mean(&search::events(store, &hits.hits), asked);
     }
     let ties = search::events(store, catalog.index.ties(&hits.hits));
     if hits.weak {
@@ -218,6 +204,22 @@ pub fn reply(catalog: &Catalog, query: &str, style: Style, today: NaiveDate) -> 
     }
     let event = &store.all()[hits.hits[0].event];
     answer(event, asked, query, style)
+}
+
+/// A name found only through a typo: never a confident answer, «هل تقصد…؟».
+fn did_you_mean(found: &[&Event], asked: Intent) -> Reply {
+    let candidates = &found[..found.len().min(3)];
+    let list = candidates
+        .iter()
+        .map(|e| format!("«{}»", escape(&e.title_ar)))
+        .collect::<Vec<_>>()
+        .join(" أو ");
+    Reply {
+        kind: ReplyKind::DidYouMean,
+        events: candidates.iter().map(|e| e.id.to_string()).collect(),
+        html: keep_rtl(&format!("هل تقصد {list}؟")),
+        buttons: candidates.iter().map(|e| pick_button(e, asked)).collect(),
+    }
 }
 
 /// A question that names something the catalog does not know — a place, a

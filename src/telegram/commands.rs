@@ -6,9 +6,9 @@ use teloxide::utils::command::BotCommands;
 
 use crate::core::answer::{self, Reply, ReplyKind};
 use crate::core::arabic;
-use crate::core::catalog::Catalog;
 use crate::core::dates;
 use crate::core::render;
+use crate::core::search::Catalog;
 use crate::data::current;
 use crate::telegram::context::{BotContext, HandlerResult};
 use crate::telegram::questions::may_ask;

@@ -6,9 +6,9 @@ use teloxide::prelude::*;
 use teloxide::types::Me;
 
 use crate::core::answer;
-use crate::core::catalog::Catalog;
 use crate::core::event::Event;
 use crate::core::render;
+use crate::core::search::Catalog;
 use crate::data::current;
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerResult};

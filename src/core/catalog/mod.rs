@@ -1,5 +1,5 @@
-//! The catalog: the validated events, indexed by id and by day of the year, and
-//! their search index, built together and swapped together on reload.
+//! The catalog: the validated events, indexed by id and by day of the year (the
+//! search index over them is `core::search`).
 //!
 //! [`validate`] turns the files as editors wrote them into events, reporting every
 //! problem at once with file, line:column and field; reading the files from disk is
@@ -13,7 +13,6 @@ use chrono::NaiveDate;
 
 use crate::core::calendar::{self, LeapDayRule, MonthDay};
 use crate::core::event::{Event, EventId};
-use crate::core::search::SearchIndex;
 
 pub use validate::{DataError, DataErrors};
 
@@ -114,20 +113,6 @@ impl EventStore {
     /// Distinct days of the year that have at least one event.
     pub fn days_covered(&self) -> Vec<MonthDay> {
         self.by_day.keys().copied().collect()
-    }
-}
-
-/// The store and its search index, built together and swapped together on reload.
-#[derive(Debug, Default)]
-pub struct Catalog {
-    pub store: EventStore,
-    pub index: SearchIndex,
-}
-
-impl Catalog {
-    pub fn new(store: EventStore) -> Self {
-        let index = SearchIndex::build(&store);
-        Self { store, index }
     }
 }
 

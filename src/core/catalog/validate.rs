@@ -14,7 +14,6 @@ use toml::Spanned;
 use crate::core::arabic;
 use crate::core::catalog::EventStore;
 use crate::core::event::{Coords, Event, EventId, Facts, Kind, Source, Theatre};
-use crate::core::render::utf16_len;
 
 /// The longest summary, in UTF-16 units: one event's block (title, date line,
 /// summary, note, sources) then fits in one Telegram message of 4096, so a day's
@@ -268,10 +267,10 @@ fn check_texts(raw: &RawEvent, file: &mut FileErrors<'_>) {
             "summary_ar",
             "has no Arabic letters".into(),
         );
-    } else if utf16_len(summary) > SUMMARY_LIMIT {
+    } else if summary.encode_utf16().count() > SUMMARY_LIMIT {
         let why = format!(
             "is {} UTF-16 units long; at most {SUMMARY_LIMIT}, so the event fits in one Telegram message",
-            utf16_len(summary)
+            summary.encode_utf16().count()
         );
         file.at(raw.summary_ar.span(), "summary_ar", why);
     }

@@ -67,6 +67,20 @@ pub struct SearchIndex {
     people: HashMap<String, Vec<u32>>,
 }
 
+/// The store and its search index, built together and swapped together on reload.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub store: EventStore,
+    pub index: SearchIndex,
+}
+
+impl Catalog {
+    pub fn new(store: EventStore) -> Self {
+        let index = SearchIndex::build(&store);
+        Self { store, index }
+    }
+}
+
 /// How a query word was matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tier {
@@ -541,86 +555,82 @@ impl SearchIndex {
         out
     }
 
-    fn rank(&self, content: &[String], q: Query) -> Hits {
-        // Only a word that is not the subject's common vocabulary selects events
-        // («معركة» is in many titles and names none of them), and no number: a
-        // year narrows, it does not name («31 أبريل 1943» is no event).
-        let is_number = |id: &TokenId| self.words[*id as usize].bytes().all(|b| b.is_ascii_digit());
-        let selective: Vec<TokenId> = q
+    /// The name tokens that select events by themselves: not the subject's
+    /// common words («معركة» is in many titles and names none of them), and no
+    /// number (a year narrows, it does not name: «31 أبريل 1943» is no event).
+    fn selective(&self, q: &Query) -> Vec<TokenId> {
+        q.matched
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !self.domain.contains(&self.words[*id as usize]) && !self.is_number(*id))
+            .collect()
+    }
+
+    /// The events worth scoring: those the selective names name; with a concept,
+    /// those a common word or a party names that do what the question asks
+    /// («متى استسلمت إيطاليا»); and those of the people named.
+    fn candidates(&self, q: &Query, selective: &[TokenId]) -> HashSet<u32> {
+        let postings = |id: &TokenId| self.postings[*id as usize].iter().copied();
+        let mut candidates: HashSet<u32> = selective.iter().flat_map(postings).collect();
+        candidates.extend(q.people.iter().flatten());
+        if q.concepts.is_empty() {
+            return candidates;
+        }
+        let common = q
             .matched
             .iter()
             .map(|(id, _)| *id)
-            .filter(|id| !self.domain.contains(&self.words[*id as usize]) && !is_number(id))
-            .collect();
-        // With a concept, a common word narrows enough: «متى استسلمت إيطاليا».
-        let broad: Vec<TokenId> = if q.concepts.is_empty() {
-            Vec::new()
-        } else {
-            q.matched
-                .iter()
-                .map(|(id, _)| *id)
-                .filter(|id| !is_number(id))
-                .collect()
-        };
-        let mut hits: Vec<Hit> = Vec::new();
-        let mut year_mismatch = None;
-        let mut candidates: HashSet<u32> = selective
-            .iter()
-            .flat_map(|id| self.postings[*id as usize].iter().copied())
-            .collect();
+            .filter(|id| !self.is_number(*id));
         candidates.extend(
-            broad
-                .iter()
-                .flat_map(|id| self.postings[*id as usize].iter().copied())
-                .filter(|e| self.shares_concept(*e, &q)),
+            common
+                .flat_map(|id| postings(&id))
+                .filter(|e| self.shares_concept(*e, q)),
         );
-        candidates.extend(q.people.iter().flatten());
-        // A party named by a common word («إيطاليا») finds the events it was a
-        // side of, when the question says what it did («متى استسلمت إيطاليا»).
-        let party_words = q
+        let words = q
             .matched
             .iter()
             .map(|(id, _)| self.words[*id as usize].as_str());
-        for party in party_words
-            .chain(q.parties.iter().map(String::as_str))
-            .filter(|_| !q.concepts.is_empty())
-        {
+        for party in words.chain(q.parties.iter().map(String::as_str)) {
             let events = self.people.get(party).into_iter().flatten();
-            candidates.extend(events.filter(|e| self.shares_concept(**e, &q)));
+            candidates.extend(events.filter(|e| self.shares_concept(**e, q)));
         }
-        if !candidates.is_empty() {
-            hits = candidates
-                .into_iter()
-                .map(|e| self.score(e, content, &q))
-                .collect();
-            if let Some(&year) = q.years.first() {
-                let before = hits.len();
-                hits.retain(|h| {
-                    let (from, to) = self.years[h.event];
-                    q.years.iter().all(|y| (from..=to).contains(y))
-                });
-                if before > 0 && hits.is_empty() {
-                    year_mismatch = Some(year);
-                }
+        candidates
+    }
+
+    /// Scored and sorted; events no year of the question falls in are dropped,
+    /// and when that leaves none, the year is the reason.
+    fn scored(
+        &self,
+        content: &[String],
+        q: &Query,
+        candidates: HashSet<u32>,
+    ) -> (Vec<Hit>, Option<i32>) {
+        let mut hits: Vec<Hit> = candidates
+            .into_iter()
+            .map(|e| self.score(e, content, q))
+            .collect();
+        let mut year_mismatch = None;
+        if let Some(&year) = q.years.first() {
+            let before = hits.len();
+            hits.retain(|h| {
+                let (from, to) = self.years[h.event];
+                q.years.iter().all(|y| (from..=to).contains(y))
+            });
+            if before > 0 && hits.is_empty() {
+                year_mismatch = Some(year);
             }
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.event.cmp(&b.event)));
         }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.event.cmp(&b.event)));
+        (hits, year_mismatch)
+    }
+
+    fn rank(&self, content: &[String], q: Query) -> Hits {
+        let selective = self.selective(&q);
+        let candidates = self.candidates(&q, &selective);
+        let (mut hits, year_mismatch) = self.scored(content, &q, candidates);
+        let mut unknown = self.unknown_subjects(&q, &selective);
         // A "typo" that only reaches events of another kind than the question asks
         // about is more likely a name the catalog does not know («اغتيال غاندي»).
-        // An unknown word is the question's subject when nothing else names an
-        // event («تحرير وارسو»), or when it follows a name's word in place of the
-        // rest of that name («عين جالوت» for «عين الغزالة»); beside a name the
-        // catalog knows whole, it is an ordinary word («في سماء روما»).
-        // Without the war's words, any unknown word marks a sentence about
-        // something else («رحلة سياحية إلى كريت»).
-        let mut unknown: Vec<String> = q
-            .unknown
-            .iter()
-            .filter(|(i, _)| {
-                !q.war_words || selective.is_empty() || (*i > 0 && q.names_at.contains(&(i - 1)))
-            })
-            .map(|(_, w)| w.clone())
-            .collect();
         let all_fuzzy = !q.matched.is_empty() && q.matched.iter().all(|(_, t)| *t == Tier::Fuzzy);
         if all_fuzzy
             && !q.concepts.is_empty()
@@ -633,58 +643,25 @@ impl SearchIndex {
             );
             hits.clear();
         }
-        // Off-topic guard: most of the query must be names or the subject's words,
-        // unless a whole name was given («الطقس في روما» is not about the war).
-        let whole_name = hits
-            .first()
-            .is_some_and(|h| h.score >= 3.0 + f32::EPSILON && self.has_whole_name(h.event, &q));
-        let covered = !content.is_empty() && q.on_topic * 2 > content.len();
-        // Names of unrelated events and no word of the war's («موعد القطار من
-        // القاهرة للإسكندرية»): a sentence that happens to contain place names.
-        let scattered = !q.war_words
-            && selective.len() >= 2
-            && !hits.iter().any(|h| {
-                let names: HashSet<TokenId> =
-                    self.names[h.event].iter().flatten().copied().collect();
-                let explained = |t: &&TokenId| {
-                    names.contains(t)
-                        || self
-                            .figure_events(&self.words[**t as usize])
-                            .binary_search(&(h.event as u32))
-                            .is_ok()
-                };
-                selective.iter().filter(explained).count() >= 2
-            });
-        if !(covered || whole_name) || scattered {
+        if self.off_topic(content, &q, &selective, &hits) {
             hits.clear();
         }
-        // Asked about an act («تحرير القدس») and the best event is no such act, nor
-        // named whole: an answer would be about something else.
-        let mismatch = !q.concepts.is_empty()
-            && hits.first().is_some_and(|h| {
-                let e = h.event as u32;
-                let figures = content
-                    .iter()
-                    .any(|w| self.figure_events(w).binary_search(&e).is_ok());
-                !self.shares_concept(e, &q) && !self.has_whole_name(h.event, &q) && !figures
-            });
+        let top = hits.first().map(|h| h.event);
         let bare_name = hits.len() > 1
             && content.len() == 1
             && q.matched.len() == 1
             && q.concepts.is_empty()
             && !hits.iter().any(|h| self.has_whole_name(h.event, &q));
+        let dated = q.month
+            && content
+                .iter()
+                .any(|w| w.bytes().all(|b| b.is_ascii_digit()));
         Hits {
-            mismatch,
+            mismatch: top.is_some_and(|e| self.mismatch(content, &q, e)),
             weak: selective.is_empty() && hits.len() > 1,
             bare_name,
             fuzzy: hits.first().is_some_and(|h| !h.exact),
-            on_topic: !hits.is_empty()
-                || q.war_words
-                || !q.years.is_empty()
-                || (q.month
-                    && content
-                        .iter()
-                        .any(|w| w.bytes().all(|b| b.is_ascii_digit()))),
+            on_topic: !hits.is_empty() || q.war_words || !q.years.is_empty() || dated,
             hits,
             unknown,
             year_mismatch,
@@ -692,59 +669,136 @@ impl SearchIndex {
         }
     }
 
+    /// An unknown word is the question's subject when nothing else names an
+    /// event («تحرير وارسو»), or when it follows a name's word in place of the
+    /// rest of that name («عين جالوت» for «عين الغزالة»); beside a name the
+    /// catalog knows whole, it is an ordinary word («في سماء روما»). Without
+    /// the war's words, any unknown word marks a sentence about something else
+    /// («رحلة سياحية إلى كريت»).
+    fn unknown_subjects(&self, q: &Query, selective: &[TokenId]) -> Vec<String> {
+        q.unknown
+            .iter()
+            .filter(|(i, _)| {
+                !q.war_words || selective.is_empty() || (*i > 0 && q.names_at.contains(&(i - 1)))
+            })
+            .map(|(_, w)| w.clone())
+            .collect()
+    }
+
+    /// Most of the query must be names or the subject's words, unless a whole
+    /// name was given («الطقس في روما» is not about the war); and names of
+    /// unrelated events without a word of the war's are a sentence that happens
+    /// to contain place names («موعد القطار من القاهرة للإسكندرية»).
+    fn off_topic(
+        &self,
+        content: &[String],
+        q: &Query,
+        selective: &[TokenId],
+        hits: &[Hit],
+    ) -> bool {
+        let whole_name = hits
+            .first()
+            .is_some_and(|h| h.score >= 3.0 + f32::EPSILON && self.has_whole_name(h.event, q));
+        let covered = !content.is_empty() && q.on_topic * 2 > content.len();
+        let explains_two = |h: &Hit| {
+            let names: HashSet<TokenId> = self.names[h.event].iter().flatten().copied().collect();
+            let e = h.event as u32;
+            let explained = |t: &&TokenId| {
+                names.contains(t)
+                    || self
+                        .figure_events(&self.words[**t as usize])
+                        .binary_search(&e)
+                        .is_ok()
+            };
+            selective.iter().filter(explained).count() >= 2
+        };
+        let scattered = !q.war_words && selective.len() >= 2 && !hits.iter().any(explains_two);
+        !(covered || whole_name) || scattered
+    }
+
+    /// Asked about an act («تحرير القدس») and the best event is no such act, nor
+    /// named whole, nor has a figure asked about: an answer would be about
+    /// something else.
+    fn mismatch(&self, content: &[String], q: &Query, event: usize) -> bool {
+        let e = event as u32;
+        let figures = content
+            .iter()
+            .any(|w| self.figure_events(w).binary_search(&e).is_ok());
+        !q.concepts.is_empty()
+            && !self.shares_concept(e, q)
+            && !self.has_whole_name(event, q)
+            && !figures
+    }
+
+    /// An event's score: its names' words in the question (by rarity), the
+    /// figures asked about, the people named, the concepts shared, and a whole
+    /// name present; less the question's names it lacks.
     fn score(&self, e: u32, content: &[String], q: &Query) -> Hit {
-        let names = &self.names[e as usize];
-        let tokens: HashSet<TokenId> = names.iter().flatten().copied().collect();
-        let mut score = 0.0f32;
-        let mut exact = true;
-        let mut seen = HashSet::new();
-        for id in &q.completing {
-            // A concept word the event's names use as written («القبض»).
-            if tokens.contains(id) && seen.insert(*id) {
-                score += self.idf[*id as usize];
-            }
-        }
-        for (id, tier) in &q.matched {
-            if tokens.contains(id) && seen.insert(*id) {
-                let w = self.idf[*id as usize];
-                score += if *tier == Tier::Fuzzy { w * 0.8 } else { w };
-                exact &= *tier == Tier::Exact;
-            }
-        }
+        let tokens: HashSet<TokenId> = self.names[e as usize].iter().flatten().copied().collect();
+        let (mut score, exact) = self.name_score(&tokens, q);
         // Asking about a figure only this event has («طلعة») points at it.
         // Each list is in ascending event order (built that way), so search it.
-        let figure_words = content
-            .iter()
-            .filter(|w| self.figure_events(w).binary_search(&e).is_ok())
-            .count();
-        score += FIGURE_WEIGHT * figure_words as f32;
+        let has_figure = |w: &str| self.figure_events(w).binary_search(&e).is_ok();
+        score += FIGURE_WEIGHT * content.iter().filter(|w| has_figure(w)).count() as f32;
         // A name of the question that this event does not have, in its names or
         // its figures, counts against it («الأسرى في تونس» is not Biscari).
         for (id, _) in &q.matched {
-            let word = &self.words[*id as usize];
-            let explained =
-                tokens.contains(id) || self.figure_events(word).binary_search(&e).is_ok();
+            let explained = tokens.contains(id) || has_figure(&self.words[*id as usize]);
             if !explained && !self.is_number(*id) {
                 score -= 0.5 * self.idf[*id as usize];
             }
         }
+        score += self.people_score(e, q) + self.concept_score(e, q);
+        // A whole name present in the query outweighs scattered words.
+        score += 3.0 * self.longest_whole_name(e, q) as f32;
+        Hit {
+            event: e as usize,
+            score,
+            exact,
+        }
+    }
+
+    /// The rarity of the question's words the event's names have, and whether
+    /// all of them were written without a typo.
+    fn name_score(&self, tokens: &HashSet<TokenId>, q: &Query) -> (f32, bool) {
+        let (mut score, mut exact) = (0.0f32, true);
+        let mut seen = HashSet::new();
+        // A concept word the event's names use as written («القبض») counts too.
+        let completing = q.completing.iter().map(|id| (id, Tier::Exact));
+        for (id, tier) in completing.chain(q.matched.iter().map(|(id, t)| (id, *t))) {
+            if tokens.contains(id) && seen.insert(*id) {
+                let w = self.idf[*id as usize];
+                score += if tier == Tier::Fuzzy { w * 0.8 } else { w };
+                exact &= tier == Tier::Exact;
+            }
+        }
+        (score, exact)
+    }
+
+    /// Half the rarity of each person or party named who is in the event's facts.
+    fn people_score(&self, e: u32, q: &Query) -> f32 {
         let n = self.names.len().max(1) as f32;
-        let matched_words = q
+        let words = q
             .matched
             .iter()
             .map(|(id, _)| self.words[*id as usize].as_str());
-        let parties = matched_words
+        let parties = words
             .chain(q.parties.iter().map(String::as_str))
             .filter_map(|w| self.people.get(w));
-        for events in q.people.iter().chain(parties) {
-            if events.binary_search(&e).is_ok() {
-                score += 0.5 * (1.0 + n / events.len() as f32).ln();
-            }
-        }
+        q.people
+            .iter()
+            .chain(parties)
+            .filter(|events| events.binary_search(&e).is_ok())
+            .map(|events| 0.5 * (1.0 + n / events.len() as f32).ln())
+            .sum()
+    }
+
+    /// The concepts shared; asked about the end, the start is the wrong event
+    /// (and the reverse); asked about neither, a battle is remembered by its start.
+    fn concept_score(&self, e: u32, q: &Query) -> f32 {
         let concepts = &self.event_concepts[e as usize];
-        score += CONCEPT_WEIGHT * q.concepts.iter().filter(|c| concepts.contains(c)).count() as f32;
-        // Asked about the end, the start is the wrong event (and the reverse);
-        // asked about neither, a battle is remembered by its start.
+        let mut score =
+            CONCEPT_WEIGHT * q.concepts.iter().filter(|c| concepts.contains(c)).count() as f32;
         let asks_phase = q.concepts.iter().any(|c| is_phase(*c));
         if asks_phase
             && concepts
@@ -756,25 +810,23 @@ impl SearchIndex {
         if !asks_phase && concepts.contains(&lexicon::END) {
             score -= 1.0;
         }
-        // A whole name present in the query outweighs scattered words.
+        score
+    }
+
+    /// The length of the longest of the event's names the question contains whole
+    /// (a phase word of the title may be missing when no phase is asked).
+    fn longest_whole_name(&self, e: u32, q: &Query) -> usize {
         let present = self.present(q, e);
-        let longest = names
+        self.names[e as usize]
             .iter()
             .enumerate()
             .filter(|(i, n)| {
                 n.iter()
                     .all(|t| present.contains(t) || (*i == 0 && self.is_optional_phase(*t, q)))
             })
-            .map(|(_, n)| n)
-            .map(Vec::len)
+            .map(|(_, n)| n.len())
             .max()
-            .unwrap_or(0);
-        score += 3.0 * longest as f32;
-        Hit {
-            event: e as usize,
-            score,
-            exact,
-        }
+            .unwrap_or(0)
     }
 
     /// The name tokens of event `e` the question contains: its words, and the
@@ -919,7 +971,7 @@ pub fn events<'a>(store: &'a EventStore, hits: &[Hit]) -> Vec<&'a Event> {
 
 #[cfg(test)]
 mod tests {
-    use crate::core::catalog::Catalog;
+    use super::Catalog;
     use std::path::Path;
 
     fn catalog() -> Catalog {

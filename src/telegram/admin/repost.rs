@@ -7,9 +7,9 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::config::Config;
 use crate::core::calendar;
-use crate::core::catalog::Catalog;
 use crate::core::dates::{self, DateQuery};
 use crate::core::render::{self, escape, keep_rtl};
+use crate::core::search::Catalog;
 use crate::data::current;
 use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
 use crate::publishing::{Broadcast, Outcome};

@@ -1,6 +1,6 @@
 //! `dhikra preview`: the exact post of a day, the golden 4 June post, days without events.
 
-mod support;
+use crate::support;
 use support::{Sandbox, root, stdout};
 
 #[test]

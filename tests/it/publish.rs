@@ -1,7 +1,7 @@
 //! Daily publishing against the fake Bot API: the schedule in local time (DST days
 //! included), catch-up, exactly-once, and every Telegram fault class.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

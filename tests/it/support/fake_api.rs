@@ -1,7 +1,6 @@
 //! A fake Telegram Bot API on a random loopback port. It speaks the real wire format
 //! (`{"ok":true,"result":…}` and Telegram's error bodies), records what the bot sent,
 //! serves queued updates to getUpdates, and plays scripted faults per chat.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -44,6 +43,10 @@ pub struct Sent {
     pub thread_id: Option<i64>,
     pub reply_to: Option<i64>,
     pub reply_markup: Option<Value>,
+    #[allow(
+        dead_code,
+        reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
+    )]
     pub at: Instant,
 }
 
@@ -120,6 +123,10 @@ impl FakeApi {
     }
 
     /// Answers 429 like Telegram when more than `rate` messages arrive in any one second.
+    #[allow(
+        dead_code,
+        reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
+    )]
     pub fn enforce_overall(&self, rate: usize) {
         self.with(|s| s.overall_per_second = Some(rate));
     }
@@ -150,6 +157,10 @@ impl FakeApi {
     }
 
     /// How many messages were sent, without copying them.
+    #[allow(
+        dead_code,
+        reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
+    )]
     pub fn sent_count(&self) -> usize {
         self.with(|s| s.sent.len())
     }
@@ -176,6 +187,10 @@ impl FakeApi {
     }
 
     /// When `method` (any casing) first reached the server.
+    #[allow(
+        dead_code,
+        reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
+    )]
     pub fn first_arrival(&self, method: &str) -> Option<Instant> {
         self.with(|s| s.first_arrival.get(&method.to_ascii_lowercase()).copied())
     }

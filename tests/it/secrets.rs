@@ -1,7 +1,7 @@
 //! The bot token never appears in output: not on a network error, not when the
 //! Bot API answers 401, not even at `RUST_LOG=trace`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

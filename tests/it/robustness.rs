@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
-use dhikra::core::catalog::Catalog;
 use dhikra::core::render::{self, Style};
+use dhikra::core::search::Catalog;
 use dhikra::core::{answer, arabic, dates};
 use dhikra::telegram::callback::Callback;
 use proptest::prelude::*;

@@ -1,6 +1,6 @@
 //! The shipped event store and `dhikra validate` / `dhikra events`.
 
-mod support;
+use crate::support;
 use support::{Sandbox, data_dir, event_toml, stderr, stdout};
 
 use dhikra::core::catalog::EventStore;

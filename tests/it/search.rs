@@ -4,8 +4,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use dhikra::core::answer::{self, Action, ReplyKind};
-use dhikra::core::catalog::Catalog;
 use dhikra::core::render::Style;
+use dhikra::core::search::Catalog;
 
 fn catalog() -> Catalog {
     Catalog::new(dhikra::data::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).unwrap())

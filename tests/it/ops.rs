@@ -1,7 +1,7 @@
 //! Running in production: `/healthz` and `/metrics`, and webhook mode with the
 //! secret-token header, through the real binary and the fake Bot API.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

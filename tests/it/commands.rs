@@ -1,6 +1,6 @@
 //! Commands, questions, inline mode and buttons, end to end through the fake Bot API.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

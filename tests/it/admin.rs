@@ -2,7 +2,7 @@
 //! (once, however often «تأكيد» is pressed; never after expiry), /reload keeping
 //! the last good data, /status, /targets and the audit log.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

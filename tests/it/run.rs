@@ -2,7 +2,7 @@
 //! against the fake Bot API with SIGTERM, SIGKILL mid-broadcast, and two
 //! processes sharing one database.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

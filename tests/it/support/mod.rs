@@ -1,5 +1,4 @@
 //! Shared test helpers: the `dhikra` binary with a temp config, and temp data folders.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
