@@ -69,7 +69,44 @@ pub fn load(dir: &Path) -> Result<EventStore, DataErrors> {
     .into_iter()
     .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
     .collect();
-    validate::assemble(parsed, errors)
+    let store = validate::assemble(parsed, errors)?;
+    check_days(&store, &events_dir)?;
+    Ok(store)
+}
+
+/// The most messages a day's post may take. Each event fits one message
+/// (`validate::SUMMARY_LIMIT`), and the busiest shipped day takes two; a day
+/// past four is an editing mistake, not a post (a channel's readers see four
+/// messages at once at most on a phone screen).
+pub const MAX_DAY_MESSAGES: usize = 4;
+
+/// Every day's post, drawn, within `MAX_DAY_MESSAGES`: the error names the day
+/// and each of its files.
+fn check_days(store: &EventStore, events_dir: &Path) -> Result<(), DataErrors> {
+    use crate::core::render::{self, Style};
+    let mut errors = Vec::new();
+    for day in store.days_covered() {
+        let events = store.on_month_day(day);
+        let parts = render::post(&events, store, Style::default()).len();
+        if parts > MAX_DAY_MESSAGES {
+            for e in &events {
+                errors.push(DataError {
+                    file: events_dir.join(format!("{}.toml", e.id)),
+                    line: 1,
+                    column: 1,
+                    field: Some("summary_ar".into()),
+                    message: format!(
+                        "the post of {day} takes {parts} messages, more than {MAX_DAY_MESSAGES}: shorten its events or move one"
+                    ),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DataErrors(errors))
+    }
 }
 
 /// Loads `dir` and swaps it into `catalog`; on any error `catalog` keeps what it had.

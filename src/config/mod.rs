@@ -230,6 +230,14 @@ impl Config {
         })
     }
 
+    /// The theatres a configured target takes (empty: all); subscribed chats take all.
+    pub fn theatres_of(&self, chat_key: &str) -> &[Theatre] {
+        self.targets
+            .iter()
+            .find(|t| t.chat.key() == chat_key)
+            .map_or(&[], |t| t.theatres.as_slice())
+    }
+
     /// The token from `TELOXIDE_TOKEN`, else the token file, else systemd's credential.
     pub fn token(&self) -> Result<Token, ConfigError> {
         Token::from_sources(&|k| std::env::var(k).ok(), self.token_file.as_deref())
@@ -266,6 +274,10 @@ mod tests {
                 "targets[0].post_time",
             ),
             ("api_url = \"ftp://x\"", "api_url"),
+            (
+                "[[targets]]\nchat = 5\ntheatres = [\"mars\"]",
+                "targets[0].theatres",
+            ),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "{text}: {err}");

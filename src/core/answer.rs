@@ -171,7 +171,20 @@ pub fn reply(catalog: &Catalog, query: &str, style: Style, today: NaiveDate) -> 
     if hits.fuzzy {
         return did_you_mean(&search::events(store, &hits.hits), asked);
     }
-    let ties = search::events(store, catalog.index.ties(&hits.hits));
+    found(catalog, &hits, asked, query, style)
+}
+
+/// The events found by name: a list when the question does not single one out,
+/// else one answer with the rest of its story.
+fn found(
+    catalog: &Catalog,
+    hits: &search::Hits,
+    asked: Intent,
+    query: &str,
+    style: Style,
+) -> Reply {
+    let store = &catalog.store;
+    let heading = "وجدت أكثر من حدث:";
     if hits.weak {
         // Found through common words, a concept or people: those near the best,
         // listed, unless one stands out by a concept's weight.
@@ -187,23 +200,33 @@ pub fn reply(catalog: &Catalog, query: &str, style: Style, today: NaiveDate) -> 
                 &search::events(store, &hits.hits[..near]),
                 asked,
                 style,
-                "وجدت أكثر من حدث:",
+                heading,
             );
         }
     }
     if hits.bare_name {
         // A place or person alone names all its events, unless one owns the name.
         let all = search::events(store, &hits.hits[..hits.hits.len().min(10)]);
-        return list(&all, asked, style, "وجدت أكثر من حدث:");
+        return list(&all, asked, style, heading);
     }
+    let ties = search::events(store, catalog.index.ties(&hits.hits));
     if ties.len() > 1 {
-        if let Some(story) = one_story(&ties) {
-            return story_answer(&story, asked, query, style);
-        }
-        return list(&ties, asked, style, "وجدت أكثر من حدث:");
+        return match one_story(&ties) {
+            Some(story) => story_answer(&story, asked, query, style),
+            None => list(&ties, asked, style, heading),
+        };
     }
     let event = &store.all()[hits.hits[0].event];
-    answer(event, asked, query, style)
+    // The rest of its story, named with the answer (signed on 29 April, in
+    // force on 2 May).
+    let partners = event
+        .related
+        .iter()
+        .filter_map(|id| store.get(id.as_str()))
+        .filter(|other| same_story(event, other));
+    let mut story = vec![event];
+    story.extend(partners);
+    story_answer(&story, asked, query, style)
 }
 
 /// A name found only through a typo: never a confident answer, «هل تقصد…؟».
@@ -265,15 +288,10 @@ fn veto(catalog: &Catalog, hits: &search::Hits, style: Style, today: NaiveDate) 
 /// through `related`, as a surrender signed on 29 April and taking effect on 2 May
 /// — oldest first.
 fn one_story<'a>(events: &[&'a Event]) -> Option<Vec<&'a Event>> {
-    let linked = |a: &Event, b: &Event| {
-        (a.related.contains(&b.id) || b.related.contains(&a.id))
-            && a.kind == b.kind
-            && (a.date - b.date).num_days().abs() <= 10
-    };
     let all_linked = events
         .iter()
         .enumerate()
-        .all(|(i, a)| events[i + 1..].iter().all(|b| linked(a, b)));
+        .all(|(i, a)| events[i + 1..].iter().all(|b| same_story(a, b)));
     if !all_linked || events.len() > 3 {
         return None;
     }
@@ -282,9 +300,20 @@ fn one_story<'a>(events: &[&'a Event]) -> Option<Vec<&'a Event>> {
     Some(story)
 }
 
-/// One answer for one story, naming the rest of it with a button each.
+/// Two events of one kind, days apart, linked through `related`.
+fn same_story(a: &Event, b: &Event) -> bool {
+    (a.related.contains(&b.id) || b.related.contains(&a.id))
+        && a.kind == b.kind
+        && (a.date - b.date).num_days().abs() <= 10
+}
+
+/// One answer for one story (the event asked about first), naming the rest of
+/// it with a button each.
 fn story_answer(story: &[&Event], asked: Intent, query: &str, style: Style) -> Reply {
     let mut reply = answer(story[0], asked, query, style);
+    if story.len() == 1 {
+        return reply;
+    }
     let rest: Vec<String> = story[1..].iter().map(|e| event_line(e, style)).collect();
     reply.html = keep_rtl(&format!(
         "{}\nوفي القصة نفسها:\n{}",

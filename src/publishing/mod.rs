@@ -17,6 +17,7 @@ use teloxide::types::{LinkPreviewOptions, Recipient};
 
 use crate::config::Config;
 use crate::core::calendar;
+use crate::core::event::Theatre;
 use crate::core::render;
 use crate::core::schedule::{Window, window};
 use crate::data::{SharedCatalog, current};
@@ -89,9 +90,52 @@ impl Report {
     }
 }
 
+/// What a broadcast sends.
+pub enum Post {
+    /// A day's post, drawn for each target from its theatres (`theatres` in the config).
+    Day(NaiveDate),
+    /// These messages, to every target alike (one event's post).
+    Parts(Vec<String>),
+}
+
+/// A day's posts, drawn once for each set of theatres asked for.
+struct DayPosts<'p> {
+    publisher: &'p Publisher,
+    catalog: std::sync::Arc<crate::core::search::Catalog>,
+    drawn: std::collections::HashMap<(NaiveDate, Vec<Theatre>), Vec<String>>,
+}
+
+impl<'p> DayPosts<'p> {
+    fn new(publisher: &'p Publisher) -> Self {
+        Self {
+            publisher,
+            catalog: current(&publisher.catalog),
+            drawn: Default::default(),
+        }
+    }
+
+    /// The post of `date` for `target`: the events of its theatres (all by default).
+    fn for_target(&mut self, date: NaiveDate, target: &Target) -> Vec<String> {
+        let config = &self.publisher.config;
+        let theatres = config.theatres_of(&target.chat_key).to_vec();
+        let store = &self.catalog.store;
+        self.drawn
+            .entry((date, theatres))
+            .or_insert_with_key(|(date, theatres)| {
+                let events: Vec<_> = store
+                    .on_date(*date, config.leap_day)
+                    .into_iter()
+                    .filter(|e| theatres.is_empty() || theatres.contains(&e.theatre))
+                    .collect();
+                render::post(&events, store, config.style)
+            })
+            .clone()
+    }
+}
+
 /// One post to send now, outside the daily schedule (`dhikra post`, `/repost`).
 pub struct Broadcast<'a> {
-    pub parts: Vec<String>,
+    pub post: Post,
     /// The delivery key: the local date, or a repost key of its own.
     pub key: String,
     /// Only the target this names, when set.
@@ -141,17 +185,10 @@ impl Publisher {
                 jobs.push((target, w.date.to_string(), w));
             }
         }
-        let catalog = current(&self.catalog);
-        let store = &catalog.store;
-        let mut posts: std::collections::HashMap<NaiveDate, Vec<String>> = Default::default();
+        let mut posts = DayPosts::new(self);
         let mut work = Vec::new();
         for (target, key, w) in jobs {
-            let parts = posts
-                .entry(w.date)
-                .or_insert_with(|| {
-                    render::post(&store.on_date(w.date, config.leap_day), store, config.style)
-                })
-                .clone();
+            let parts = posts.for_target(w.date, &target);
             if parts.is_empty() {
                 continue; // No anniversary today: nothing to send, nothing to log.
             }
@@ -171,13 +208,6 @@ impl Publisher {
         stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Result<Report, PublishError> {
-        let catalog = current(&self.catalog);
-        let store = &catalog.store;
-        let parts = render::post(
-            &store.on_date(date, self.config.leap_day),
-            store,
-            self.config.style,
-        );
         // A forced repost is a new delivery with its own key; an ordinary run shares
         // today's key with the scheduler, so nothing goes out twice.
         let (key, until) = if force {
@@ -192,7 +222,7 @@ impl Publisher {
             )
         };
         let post = Broadcast {
-            parts,
+            post: Post::Day(date),
             key,
             only,
             until,
@@ -210,24 +240,26 @@ impl Publisher {
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Result<Report, PublishError> {
         let Broadcast {
-            parts,
+            post,
             key,
             only,
             until,
         } = post;
-        if parts.is_empty() {
-            return Ok(Report::default());
-        }
         self.prepare(now).await?;
-        let work = self
-            .sender
-            .db
-            .targets()
-            .await?
-            .into_iter()
-            .filter(|t| t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o)))
-            .map(|t| (t, key.clone(), parts.clone(), until))
-            .collect();
+        let mut posts = DayPosts::new(self);
+        let mut work = Vec::new();
+        for t in self.sender.db.targets().await? {
+            if !(t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o))) {
+                continue;
+            }
+            let parts = match &post {
+                Post::Parts(parts) => parts.clone(),
+                Post::Day(date) => posts.for_target(*date, &t),
+            };
+            if !parts.is_empty() {
+                work.push((t, key.clone(), parts, until));
+            }
+        }
         Ok(self.deliver_all(work, stop, progress).await)
     }
 

@@ -444,3 +444,39 @@ async fn a_forum_topic_target_posts_into_its_topic() {
     p.publish_due(clock.now(), &never_stop()).await.unwrap();
     assert_eq!(fake.sent_to(GROUP)[0].thread_id, Some(42));
 }
+
+/// Issue 10: an operator can run an Italy-only channel (`theatres` on a target);
+/// a target without the key gets every theatre.
+#[tokio::test]
+async fn a_target_gets_only_the_theatres_it_asked_for() {
+    let fake = FakeApi::start().await;
+    let italy = event_toml("rome", "1944-06-04", "روما");
+    let desert = event_toml("desert", "1942-06-04", "الصحراء")
+        .replace("theatre = \"italy\"", "theatre = \"north-africa\"");
+    let data = data_dir(&[("rome.toml", &italy), ("desert.toml", &desert)]);
+    let db = tempfile::tempdir().unwrap();
+    let clock = TestClock::new(utc(2027, 6, 4, 6, 0));
+    let config = format!(
+        "[[targets]]\nchat = {CHANNEL}\ntheatres = [\"italy\"]\n[[targets]]\nchat = {GROUP}\n"
+    );
+    let p = publisher(
+        test_config(&fake, data.path(), db.path(), &config),
+        clock.clone(),
+    )
+    .await;
+    p.publish_due(clock.now(), &never_stop()).await.unwrap();
+    let channel: String = fake
+        .sent_to(CHANNEL)
+        .iter()
+        .map(|m| m.text.clone())
+        .collect();
+    let group: String = fake.sent_to(GROUP).iter().map(|m| m.text.clone()).collect();
+    assert!(
+        channel.contains("معركة روما") && !channel.contains("معركة الصحراء"),
+        "{channel}"
+    );
+    assert!(
+        group.contains("معركة روما") && group.contains("معركة الصحراء"),
+        "{group}"
+    );
+}

@@ -285,3 +285,122 @@ fn issue_7_every_days_post_is_well_formed() {
         }
     }
 }
+
+/// Issue 10: the channel has a post on at least 150 days, and that number can
+/// only grow; every event a reader sees has a source to open.
+#[test]
+fn issue_10_at_least_150_days_have_a_post() {
+    let store = shipped();
+    let days = store.days_covered().len();
+    println!("{} events on {days} days", store.len());
+    assert!(days >= 150, "only {days} days have a post");
+    for e in store.all() {
+        assert!(
+            e.sources.iter().any(|s| s
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))),
+            "{} has no source a reader can open",
+            e.id
+        );
+        assert!(e.coords.is_some(), "{} has no place on the map", e.id);
+    }
+    // The busiest day still fits the limit `validate` enforces.
+    for day in store.days_covered() {
+        let parts =
+            dhikra::core::render::post(&store.on_month_day(day), &store, Default::default());
+        assert!(
+            parts.len() <= dhikra::data::MAX_DAY_MESSAGES,
+            "{day}: {} messages",
+            parts.len()
+        );
+    }
+}
+
+/// Issue 10: `validate` refuses what would make a bad post, naming file, line
+/// and field: a 2 MB summary, a source that is no web address, a figure no
+/// question can reach, an unknown theatre, a `related` naming no event.
+#[test]
+fn issue_10_validate_refuses_what_would_make_a_bad_post() {
+    let huge = "نص عربي طويل. ".repeat(150_000);
+    let cases = [
+        (
+            "summary_ar",
+            event_toml("huge", "1944-06-04", "ضخم").replace("نص عربي عن ضخم.", &huge),
+        ),
+        (
+            "sources.url",
+            event_toml("ftp", "1944-06-04", "ملف")
+                .replace("https://example.org/ftp", "ftp://example.org/ftp"),
+        ),
+        (
+            "facts.figures.keywords",
+            event_toml("figure", "1944-06-04", "رقم")
+                + "[facts]\n[[facts.figures]]\nlabel = \"القتلى\"\nvalue = \"10\"\nkeywords = []\n",
+        ),
+        (
+            "theatre",
+            event_toml("mars", "1944-06-04", "المريخ")
+                .replace("theatre = \"italy\"", "theatre = \"mars\""),
+        ),
+        (
+            "related",
+            event_toml("lonely", "1944-06-04", "وحيد")
+                .replace("date =", "related = [\"nobody\"]\ndate ="),
+        ),
+    ];
+    for (field, text) in cases {
+        let id = text
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("id = ")
+            .trim_matches('"')
+            .to_owned();
+        let data = data_dir(&[(&format!("{id}.toml"), &text)]);
+        let s = Sandbox::with_data(data.path(), "");
+        let out = s.run(&["validate"]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{field}: accepted");
+        assert!(
+            err.contains(&format!("{id}.toml:")) && err.contains(field),
+            "{field}: {err}"
+        );
+        assert!(
+            err.len() < 2_000,
+            "{field}: the error is not an echo of the file"
+        );
+    }
+}
+
+/// Issue 10: `dhikra calendar` prints the year as a 12-month grid and counts
+/// the days with a post.
+#[test]
+fn issue_10_calendar_shows_the_covered_days() {
+    let s = Sandbox::new("");
+    let out = s.run(&["calendar"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let store = shipped();
+    assert!(
+        text.contains(&format!(
+            "{} of 366 days have a post",
+            store.days_covered().len()
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.len() > 3 && ["Jan", "Feb", "Dec"].contains(&&l[..3]))
+            .count(),
+        3
+    );
+    // 4 June has the Allies in Rome (and whatever else the store holds that day).
+    let june = text.lines().find(|l| l.starts_with("Jun")).unwrap();
+    let chars: Vec<char> = june.chars().skip("Jun ".len()).collect();
+    let cells: Vec<String> = chars
+        .chunks(3)
+        .map(|c| c.iter().collect::<String>().trim().to_owned())
+        .collect();
+    assert!(cells[3].parse::<usize>().is_ok_and(|n| n >= 1), "{june}");
+}

@@ -103,7 +103,7 @@ pub fn parse_file(path: PathBuf, text: String) -> Parsed {
             file: path.clone(),
             line,
             column,
-            field: field_in_message(e.message()),
+            field: key_on_line(&text, line, e.message()).or_else(|| field_in_message(e.message())),
             message: e.message().trim().to_owned(),
         }
     });
@@ -401,6 +401,22 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+/// The key written on the error's line, for messages about a value that do not
+/// name their field («unknown variant `mars`» on `theatre = "mars"`).
+fn key_on_line(text: &str, line: usize, message: &str) -> Option<String> {
+    if !(message.contains("unknown variant") || message.contains("invalid type")) {
+        return None;
+    }
+    let key = text
+        .lines()
+        .nth(line.checked_sub(1)?)?
+        .split_once('=')?
+        .0
+        .trim();
+    let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    plain.then(|| key.to_owned())
 }
 
 /// The field a serde message is about: "missing field `date`", "unknown field `foo`".

@@ -12,7 +12,7 @@ use crate::core::render::{self, escape, keep_rtl};
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
-use crate::publishing::{Broadcast, Outcome};
+use crate::publishing::{Broadcast, Outcome, Post};
 use crate::telegram::admin::{Admin, audit};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
@@ -260,8 +260,12 @@ fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotC
         let now = ctx.clock.now();
         // The confirmation's id is part of the delivery key: however often the button
         // is pressed, these deliveries are claimed once.
+        // A day follows each target's theatres; one event goes where the admin said.
         let post = Broadcast {
-            parts: subject_parts(&subject, &catalog, &ctx.config),
+            post: match subject {
+                Subject::Day(day) => Post::Day(day),
+                Subject::Event(..) => Post::Parts(subject_parts(&subject, &catalog, &ctx.config)),
+            },
             key: format!("{}/repost/{}", c.date, c.id),
             only: c.target.as_deref(),
             until: now + Duration::hours(1),
