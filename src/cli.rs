@@ -20,6 +20,7 @@ use crate::core::search::Catalog;
 use crate::data;
 use crate::db::{Db, DeliveryStatus};
 use crate::publishing::{Outcome, TargetResult};
+use crate::service::leader::{self, Holder};
 use crate::service::{self, Settings};
 
 #[derive(Debug, Parser)]
@@ -304,6 +305,7 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
         return rt.block_on(dry_run_report(&config, date, &request, parts.len(), out));
     }
     let token = config.token()?;
+    let database = config.database.clone();
     let settings = Settings {
         bot: service::make_bot(&config, &token)?,
         catalog: data::shared(store),
@@ -312,7 +314,66 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
         policy: None,
         config,
     };
-    rt.block_on(post_now(settings, date, &request, out))
+    rt.block_on(async {
+        // One process sends for a database at a time (README, "Running two
+        // processes"): a running `dhikra run` is handed the work; another
+        // `dhikra post` is waited for.
+        let lead = match leader::try_lead(&database, Holder::Post)? {
+            Some(lead) => lead,
+            None => match leader::holder(&database)? {
+                Some((Holder::Run, pid)) => {
+                    return hand_over(&database, date, &request, pid, out).await;
+                }
+                _ => {
+                    eprintln!("another dhikra post is sending; waiting for it to finish");
+                    let never = crate::shutdown::Shutdown::never();
+                    leader::wait_for_lead(&database, Holder::Post, &never, || {})
+                        .await?
+                        .ok_or_else(|| anyhow!("stopped while waiting for the other dhikra post"))?
+                }
+            },
+        };
+        let code = post_now(settings, date, &request, out).await;
+        drop(lead);
+        code
+    })
+}
+
+/// Hands the post to the `dhikra run` leading the database and prints its report.
+async fn hand_over(
+    database: &Path,
+    date: NaiveDate,
+    request: &PostRequest,
+    pid: u32,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let db = Db::open(database).await?;
+    let target = request.target.as_deref();
+    let id = db
+        .request_post(&date.to_string(), target, request.force, SystemClock.now())
+        .await?;
+    writeln!(
+        out,
+        "dhikra run (pid {pid}) leads this database: it sends the post"
+    )?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
+    loop {
+        if let Some(done) = db.post_request(id).await?.filter(|r| r.done_at.is_some()) {
+            writeln!(out, "{}", done.summary.unwrap_or_default())?;
+            let failed = done.failed.unwrap_or(0) > 0;
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "the leader (pid {pid}) has not sent post request {id} in 15 minutes: see its log"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }
 
 async fn post_now(

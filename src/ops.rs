@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -21,6 +21,7 @@ pub mod names {
     pub const TARGETS_DISABLED: &str = "dhikra_targets_disabled";
     pub const LAST_POST: &str = "dhikra_last_successful_post_timestamp_seconds";
     pub const UPDATES: &str = "dhikra_updates_total";
+    pub const LEADER: &str = "dhikra_leader";
 }
 
 /// Readiness: the store is loaded, and the Bot API was reached since the last
@@ -30,6 +31,17 @@ pub struct Health {
     store_loaded: AtomicBool,
     last_ok_ms: AtomicI64,
     last_error_ms: AtomicI64,
+    /// 0 before the first election, then `Role as u8`.
+    role: AtomicU8,
+}
+
+/// What this process does among the processes sharing a database: only the
+/// leader polls updates and sends; a standby waits to take over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Role {
+    Standby = 1,
+    Leader = 2,
 }
 
 impl Health {
@@ -43,6 +55,19 @@ impl Health {
 
     pub fn poll_failed(&self) {
         self.last_error_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub fn set_role(&self, role: Role) {
+        self.role.store(role as u8, Ordering::Relaxed);
+        metrics::gauge!(names::LEADER).set(if role == Role::Leader { 1.0 } else { 0.0 });
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        match self.role.load(Ordering::Relaxed) {
+            1 => Some(Role::Standby),
+            2 => Some(Role::Leader),
+            _ => None,
+        }
     }
 
     pub fn ready(&self) -> bool {
@@ -78,6 +103,10 @@ pub fn install_recorder() -> Option<PrometheusHandle> {
         "Unix time of the last post part Telegram accepted"
     );
     metrics::describe_counter!(names::UPDATES, "Updates handled");
+    metrics::describe_gauge!(
+        names::LEADER,
+        "1 while this process is the leader (polls and sends), 0 on standby"
+    );
     Some(handle)
 }
 
@@ -102,11 +131,20 @@ pub async fn serve(
     axum::serve(listener, app).await
 }
 
-async fn healthz(State(s): State<OpsState>) -> (StatusCode, &'static str) {
+/// `ready` (or `not ready`), then the role: a standby is ready too, to take over.
+async fn healthz(State(s): State<OpsState>) -> (StatusCode, String) {
+    let role = match s.health.role() {
+        Some(Role::Leader) => "leader",
+        Some(Role::Standby) => "standby",
+        None => "starting",
+    };
     if s.health.ready() {
-        (StatusCode::OK, "ready\n")
+        (StatusCode::OK, format!("ready\n{role}\n"))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{role}\n"),
+        )
     }
 }
 

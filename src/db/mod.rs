@@ -5,11 +5,13 @@
 mod audit;
 mod confirmations;
 mod deliveries;
+mod requests;
 mod targets;
 
 pub use audit::{AuditEntry, AuditOutcome};
 pub use confirmations::{Confirmation, Confirmed};
 pub use deliveries::{Claim, Delivery, DeliveryStatus, Slot};
+pub use requests::PostRequest;
 pub use targets::{Subscription, Target};
 
 use std::path::Path;

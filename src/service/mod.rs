@@ -4,6 +4,7 @@
 //! message in flight.
 
 pub mod build;
+pub mod leader;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +19,8 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 pub use build::{BuildError, Service, Settings, UPDATE_WORKERS, build, make_bot};
 
 use crate::config::Webhook;
-use crate::ops::{self, Health, install_recorder};
-use crate::publishing::{Publisher, describe};
+use crate::ops::{self, Health, Role, install_recorder};
+use crate::publishing::{Outcome, Publisher, describe};
 use crate::shutdown::Shutdown;
 use crate::telegram::admin::AdminCommand;
 use crate::telegram::commands::Command;
@@ -37,7 +38,8 @@ pub enum RunError {
     Signal(#[from] std::io::Error),
 }
 
-/// Runs until SIGINT or SIGTERM.
+/// Runs until SIGINT or SIGTERM: on standby while another process leads the
+/// database, then as the leader (see `leader`).
 pub async fn run(settings: Settings) -> Result<(), RunError> {
     let service = build(settings).await?;
     let me = service
@@ -47,12 +49,29 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         .map_err(|e| RunError::Telegram(describe(&e)))?;
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
+    let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
+    let Some(_lead) = stand_by(&service).await? else {
+        heartbeat.abort();
+        return Ok(());
+    };
+    service.health.set_role(Role::Leader);
+    // A leader that took over cannot know how much its predecessor sent in the
+    // last second, which Telegram still counts: one second of quiet keeps the
+    // two under the bot's limit together (measured: 1 × 429 in a takeover
+    // without it, tests/it/run.rs issue_15).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tracing::info!("leading: polling updates and publishing");
     register_commands(&service.bot, service.config.admin_chat).await;
 
-    // The tick holds `busy` while it sends; taking it at the end means the last
-    // send is recorded before the process exits.
+    // The tick and the requests hold `busy` while they send; taking it at the end
+    // means the last send is recorded before the process exits.
     let busy = Arc::new(Mutex::new(()));
     let mut scheduler = start_tick(&service, &busy).await?;
+    let requests = tokio::spawn(serve_post_requests(
+        Arc::clone(&service.publisher),
+        Arc::clone(&busy),
+        service.shutdown(),
+    ));
     let dispatcher = service.dispatcher();
     let updates = dispatcher.shutdown_token();
     let listening = tokio::spawn(listen(
@@ -61,7 +80,6 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         service.config.webhook.clone(),
         Arc::clone(&service.health),
     ));
-    let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
 
     wait_for_signal().await?;
     tracing::info!("shutting down: finishing the message in flight");
@@ -71,10 +89,84 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         done.await;
     }
     let _ = listening.await;
+    let _ = requests.await;
     heartbeat.abort();
     let _guard = busy.lock().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits while another process leads this database (no polling, no sending),
+/// and returns the lead once it is ours; `None` on SIGINT or SIGTERM first.
+async fn stand_by(service: &Service) -> Result<Option<leader::Lead>, RunError> {
+    let database = service.config.database.clone();
+    let health = Arc::clone(&service.health);
+    let on_standby = move || {
+        health.set_role(Role::Standby);
+        let holder = leader::holder(&database).ok().flatten();
+        tracing::info!(?holder, "standing by: another process leads this database");
+    };
+    let (signal, shutdown) = crate::shutdown::Shutdown::new();
+    let waiting = leader::wait_for_lead(
+        &service.config.database,
+        leader::Holder::Run,
+        &shutdown,
+        on_standby,
+    );
+    tokio::select! {
+        lead = waiting => Ok(lead?),
+        stop = wait_for_signal() => {
+            stop?;
+            signal.fire();
+            tracing::info!("stopped while standing by");
+            Ok(None)
+        }
+    }
+}
+
+/// `dhikra post` run while this process leads: its requests are sent here, so
+/// one process paces every message of the bot.
+async fn serve_post_requests(publisher: Arc<Publisher>, busy: Arc<Mutex<()>>, stop: Shutdown) {
+    while !stop.is_shutdown() {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.wait() => return,
+        }
+        let db = &publisher.sender.db;
+        let now = publisher.sender.clock.now();
+        let request = match db.take_post_request(now).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the post requests");
+                continue;
+            }
+        };
+        let _guard = busy.lock().await;
+        let (summary, failed) = match request.date.parse() {
+            Ok(date) => {
+                let only = request.target.as_deref();
+                match publisher
+                    .publish_now(date, only, request.force, now, &stop, &|_| {})
+                    .await
+                {
+                    Ok(r) => (
+                        r.summary(),
+                        r.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown)),
+                    ),
+                    Err(e) => (format!("error: {e}"), 1),
+                }
+            }
+            Err(_) => (format!("error: `{}` is not a date", request.date), 1),
+        };
+        let done = publisher.sender.clock.now();
+        if let Err(e) = db
+            .finish_post_request(request.id, &summary, failed, done)
+            .await
+        {
+            tracing::error!(error = %e, "could not record a post request's result");
+        }
+    }
 }
 
 /// `/healthz` and `/metrics`, when `[ops] listen` is set.
@@ -134,7 +226,8 @@ async fn tick(publisher: &Publisher, busy: &Mutex<()>, stop: &Shutdown) {
     }
 }
 
-/// Readiness needs a recent contact with the Bot API even when no update comes.
+/// Readiness needs a recent contact with the Bot API even when no update comes
+/// (and on standby, when none is polled).
 async fn heartbeat(bot: Bot, health: Arc<Health>) {
     loop {
         tokio::time::sleep(Duration::from_secs(30)).await;

@@ -53,13 +53,13 @@ pub fn parse_command(text: &str, bot_username: &str) -> Option<Command> {
 }
 
 /// `/start` and `/help`: what the bot does and how to ask.
-pub async fn help(bot: Bot, msg: Message) -> HandlerResult {
-    send_reply(&bot, &msg, &answer::help()).await
+pub async fn help(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
+    send_reply(&ctx, &bot, &msg, &answer::help()).await
 }
 
 pub async fn about(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
     let catalog = current(&ctx.catalog);
-    reply_html(&bot, &msg, &about_text(&catalog, &ctx), None).await
+    reply_html(&ctx, &bot, &msg, &about_text(&catalog, &ctx), None).await
 }
 
 fn about_text(catalog: &Catalog, ctx: &BotContext) -> String {
@@ -78,7 +78,7 @@ pub async fn today(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
     let events = catalog.store.on_date(date, ctx.config.leap_day);
     if !events.is_empty() {
         for part in render::post(&events, &catalog.store, style) {
-            reply_html(&bot, &msg, &part, None).await?;
+            reply_html(&ctx, &bot, &msg, &part, None).await?;
         }
         return Ok(());
     }
@@ -88,7 +88,7 @@ pub async fn today(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
         let title = render::escape(&evs[0].title_ar);
         text.push_str(&format!("\nالذكرى التالية: {} — {title}", day(next)));
     }
-    reply_html(&bot, &msg, &render::keep_rtl(&text), None).await
+    reply_html(&ctx, &bot, &msg, &render::keep_rtl(&text), None).await
 }
 
 /// `/event <question or name>`; alone, the list of events.
@@ -102,7 +102,7 @@ pub async fn event(bot: Bot, msg: Message, query: String, ctx: BotContext) -> Ha
     } else {
         answer::reply(&catalog, &query, ctx.config.style, ctx.today())
     };
-    send_reply(&bot, &msg, &reply).await
+    send_reply(&ctx, &bot, &msg, &reply).await
 }
 
 /// `/date <date>`: what happened on a day.
@@ -123,12 +123,18 @@ pub async fn date(bot: Bot, msg: Message, text: String, ctx: BotContext) -> Hand
             buttons: vec![],
         }
     };
-    send_reply(&bot, &msg, &reply).await
+    send_reply(&ctx, &bot, &msg, &reply).await
 }
 
 pub async fn battles(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
     let catalog = current(&ctx.catalog);
-    send_reply(&bot, &msg, &answer::battles(&catalog, ctx.config.style)).await
+    send_reply(
+        &ctx,
+        &bot,
+        &msg,
+        &answer::battles(&catalog, ctx.config.style),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ pub async fn on_question(
     }
     let catalog = current(&ctx.catalog);
     let reply = answer::reply(&catalog, &question, ctx.config.style, ctx.today());
-    send_reply(&bot, &msg, &reply).await
+    send_reply(&ctx, &bot, &msg, &reply).await
 }
 
 /// `/start`, or `/start <event id>` from a «ذات صلة» link: that event's whole story.
@@ -75,7 +75,7 @@ pub async fn on_start(bot: Bot, msg: Message, arg: String, ctx: BotContext) -> H
     let catalog = current(&ctx.catalog);
     match catalog.store.get(arg.trim()) {
         Some(event) if msg.chat.is_private() => full_story(&bot, &msg, &catalog, event, &ctx).await,
-        _ => send_reply(&bot, &msg, &answer::help()).await,
+        _ => send_reply(&ctx, &bot, &msg, &answer::help()).await,
     }
 }
 
@@ -95,7 +95,7 @@ pub async fn on_button(bot: Bot, q: CallbackQuery, cb: Callback, ctx: BotContext
         Callback::Pick(id, intent) => {
             if let Some(event) = catalog.store.get(id.as_str()) {
                 let reply = answer::answer(event, intent, "", ctx.config.style);
-                send_reply(&bot, msg, &reply).await?;
+                send_reply(&ctx, &bot, msg, &reply).await?;
             }
         }
         _ => {}
@@ -122,5 +122,5 @@ async fn full_story(
         .filter_map(|r| catalog.store.get(r.as_str()))
         .collect();
     let html = render::event_block(event, &related, ctx.config.style);
-    reply_html(bot, msg, &render::keep_rtl(&html), None).await
+    reply_html(ctx, bot, msg, &render::keep_rtl(&html), None).await
 }

@@ -8,11 +8,12 @@ use crate::core::answer::Reply;
 use crate::core::render;
 use crate::publishing::no_preview;
 use crate::telegram::callback::Callback;
-use crate::telegram::context::HandlerResult;
+use crate::telegram::context::{BotContext, HandlerResult};
 
 /// Sends HTML as a reply to `msg`, in its chat and forum topic, split at Telegram's
 /// limit; the keyboard goes on the last part.
 pub async fn reply_html(
+    ctx: &BotContext,
     bot: &Bot,
     msg: &Message,
     html: &str,
@@ -21,6 +22,9 @@ pub async fn reply_html(
     let parts = render::split(html, render::MESSAGE_LIMIT);
     let last = parts.len().saturating_sub(1);
     for (i, part) in parts.into_iter().enumerate() {
+        // Answers count against the bot's limits like the daily post: one limiter
+        // paces both, so a question during a broadcast gets no 429.
+        ctx.publisher.sender.limiter.wait(msg.chat.id.0).await;
         let mut request = bot
             .send_message(msg.chat.id, part)
             .parse_mode(ParseMode::Html)
@@ -42,8 +46,13 @@ pub async fn reply_html(
 }
 
 /// A reply from the core, with its buttons.
-pub async fn send_reply(bot: &Bot, msg: &Message, reply: &Reply) -> HandlerResult {
-    reply_html(bot, msg, &reply.html, keyboard(reply)).await
+pub async fn send_reply(
+    ctx: &BotContext,
+    bot: &Bot,
+    msg: &Message,
+    reply: &Reply,
+) -> HandlerResult {
+    reply_html(ctx, bot, msg, &reply.html, keyboard(reply)).await
 }
 
 /// One button per row, each carrying its typed callback.

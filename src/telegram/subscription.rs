@@ -9,7 +9,7 @@ use crate::telegram::context::{BotContext, HandlerResult};
 use crate::telegram::reply::reply_html;
 
 pub async fn subscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
-    if !may_change(&bot, &msg).await? {
+    if !may_change(&ctx, &bot, &msg).await? {
         return Ok(());
     }
     let now = ctx.clock.now();
@@ -34,7 +34,7 @@ pub async fn subscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult
 }
 
 pub async fn unsubscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
-    if !may_change(&bot, &msg).await? {
+    if !may_change(&ctx, &bot, &msg).await? {
         return Ok(());
     }
     let text = match ctx.db.unsubscribe(msg.chat.id.0, ctx.clock.now()).await? {
@@ -48,6 +48,7 @@ pub async fn unsubscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResu
 /// In a group only its administrators decide; in a private chat the user does;
 /// channels subscribe through the config.
 async fn may_change(
+    ctx: &BotContext,
     bot: &Bot,
     msg: &Message,
 ) -> Result<bool, crate::telegram::context::HandlerError> {
@@ -67,7 +68,7 @@ async fn may_change(
     {
         return Ok(true);
     }
-    reply_html(bot, msg, "هذا الأمر لمشرفي المجموعة فقط.", None).await?;
+    reply_html(ctx, bot, msg, "هذا الأمر لمشرفي المجموعة فقط.", None).await?;
     Ok(false)
 }
 
@@ -78,7 +79,14 @@ async fn done(
     action: &str,
     text: &str,
 ) -> HandlerResult {
-    reply_html(bot, msg, &render::keep_rtl(&render::escape(text)), None).await?;
+    reply_html(
+        ctx,
+        bot,
+        msg,
+        &render::keep_rtl(&render::escape(text)),
+        None,
+    )
+    .await?;
     let user = msg.from.as_ref().map(|u| u.id.0);
     let chat = msg.chat.id.to_string();
     ctx.db

@@ -113,7 +113,9 @@ async fn health_and_metrics_are_served_on_the_ops_address() {
     .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(health.1.trim(), "ready");
+    // Ready, and the only process on its database leads (issue 15).
+    assert_eq!(health.1.trim(), "ready\nleader");
+    assert!(metrics.1.contains("dhikra_leader 1"), "{}", metrics.1);
     assert!(
         metrics
             .1

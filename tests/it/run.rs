@@ -236,3 +236,144 @@ fn post_refuses_another_day_without_force() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
 }
+
+/// Issue 15: two `dhikra run` on one SQLite file. The first leads (polls and
+/// sends), the second stands by: no 409 from a second poller, no 429 from two
+/// senders pacing apart. `kill -9` the leader mid-broadcast: the standby takes
+/// over, finishes the broadcast (each target at most one copy, exactly one
+/// unless the killed send is `unknown`) and answers a question within 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_two_runs_on_one_database_take_turns_to_lead() {
+    let fake = FakeApi::start().await;
+    fake.enforce_overall(30);
+    fake.set_send_delay(Duration::from_millis(5));
+    let data = today_data();
+    let (n, first) = (150, -1006000000001);
+    let s = Sandbox::with_data(
+        data.path(),
+        &format!(
+            "timezone = \"UTC\"\npost_time = \"00:00\"\napi_url = \"{}\"\n{}",
+            fake.url,
+            target_block(first, n)
+        ),
+    );
+    // Create the database first so the two race on the lead, not on migrations.
+    assert!(s.run(&["post", "--dry-run"]).status.success());
+    let mut a = spawn(&s, &["run"]);
+    fake.wait_for_calls("getUpdates", 1, Duration::from_secs(20))
+        .await;
+    let mut b = spawn(&s, &["run"]);
+    fake.wait_for(
+        Duration::from_secs(30),
+        "a third of the broadcast",
+        |sent| sent.len() >= n / 3,
+    )
+    .await;
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    let killed = Instant::now();
+    let db = dhikra::db::Db::open(&s.database()).await.unwrap();
+    let key = Utc::now().date_naive().to_string();
+    let unknown = || async {
+        let rows = db.deliveries(&key).await.unwrap();
+        rows.into_iter()
+            .filter(|d| d.status == dhikra::db::DeliveryStatus::Unknown)
+            .count()
+    };
+    fake.wait_for(
+        Duration::from_secs(30),
+        "the standby finishing the broadcast",
+        |sent| {
+            let chats: std::collections::HashSet<i64> = sent.iter().map(|m| m.chat_id).collect();
+            chats.len() >= n - 8
+        },
+    )
+    .await;
+    // A question answered by the new leader.
+    fake.push_update(support::updates::message(
+        7001,
+        7001,
+        1,
+        "متى دخل الحلفاء روما؟",
+    ));
+    fake.wait_for(
+        Duration::from_secs(30),
+        "an answer from the new leader",
+        |sent| sent.iter().any(|m| m.chat_id == 7001),
+    )
+    .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(30),
+        "took over in {:?}",
+        killed.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await; // the rest of the broadcast
+    let ambiguous = unknown().await;
+    let rows = db.deliveries(&key).await.unwrap();
+    let mut short = Vec::new();
+    for t in db.targets().await.unwrap() {
+        let copies = fake.sent_to(t.chat_id.unwrap()).len();
+        let is_unknown = rows
+            .iter()
+            .any(|d| d.target_id == t.id && d.status == dhikra::db::DeliveryStatus::Unknown);
+        assert!(copies <= 1, "{}: {copies} copies", t.chat_key);
+        if copies == 0 && !is_unknown {
+            short.push(t.chat_key.clone());
+        }
+    }
+    assert!(short.is_empty(), "never sent: {short:?}");
+    assert!(
+        ambiguous <= 8,
+        "at most the in-flight sends are ambiguous: {ambiguous}"
+    );
+    assert_eq!(fake.conflicts(), 0, "a second getUpdates poller");
+    assert_eq!(fake.too_many_requests(), 0, "429s provoked");
+    signal(&b, "TERM");
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut b, Duration::from_secs(15)))
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// Issue 15: `dhikra post` while a `dhikra run` leads hands the post to it, so
+/// one process paces every message (README, "Running two processes").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_post_hands_its_work_to_the_running_leader() {
+    let fake = FakeApi::start().await;
+    fake.enforce_overall(30);
+    let data = today_data();
+    let (n, first) = (20, -1007000000001);
+    let s = Sandbox::with_data(
+        data.path(),
+        &format!(
+            // Post time in an hour: the run does not post by itself during the test.
+            "timezone = \"UTC\"\npost_time = \"{}\"\ncatch_up_minutes = 0\napi_url = \"{}\"\n{}",
+            (Utc::now() + chrono::Duration::hours(1)).format("%H:%M"),
+            fake.url,
+            target_block(first, n)
+        ),
+    );
+    assert!(s.run(&["post", "--dry-run"]).status.success());
+    let mut run = spawn(&s, &["run"]);
+    fake.wait_for_calls("getUpdates", 1, Duration::from_secs(20))
+        .await;
+    let post = spawn(&s, &["post"]);
+    let out = tokio::task::spawn_blocking(move || post.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("leads this database") && text.contains("sent 20"),
+        "{text}"
+    );
+    for i in 0..n as i64 {
+        assert_eq!(fake.sent_to(first - i).len(), 1, "target {i}");
+    }
+    assert_eq!(fake.too_many_requests(), 0);
+    signal(&run, "TERM");
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut run, Duration::from_secs(15)))
+        .await
+        .unwrap();
+    assert!(status.success());
+}

@@ -104,7 +104,7 @@ pub async fn refuse_command(
     let (action, detail) = cmd.action();
     audit(&ctx, user, action, &detail, AuditOutcome::Refused).await;
     let text = "هذا الأمر للمشرفين فقط، في محادثة خاصة مع البوت.";
-    reply_html(&bot, &msg, text, None).await
+    reply_html(&ctx, &bot, &msg, text, None).await
 }
 
 /// Someone who is not an admin pressed an admin button.

@@ -13,7 +13,7 @@ use crate::telegram::reply::reply_html;
 
 pub async fn reload(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> HandlerResult {
     let (ok, text) = reload_all(&ctx).await?;
-    reply_html(&bot, &msg, &text, None).await?;
+    reply_html(&ctx, &bot, &msg, &text, None).await?;
     let outcome = if ok {
         AuditOutcome::Ok
     } else {

@@ -83,13 +83,13 @@ async fn subject_and_parts(
     let subject = match parse_subject(args, &catalog, ctx.today()) {
         Ok(s) => s,
         Err(why) => {
-            reply_html(bot, msg, &keep_rtl(&why), None).await?;
+            reply_html(ctx, bot, msg, &keep_rtl(&why), None).await?;
             return Ok(Err(AuditOutcome::Failed("bad arguments".into())));
         }
     };
     let parts = subject_parts(&subject, &catalog, &ctx.config);
     if parts.is_empty() {
-        reply_html(bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
+        reply_html(ctx, bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
         return Ok(Err(AuditOutcome::Done("nothing to post".into())));
     }
     Ok(Ok((subject, parts)))
@@ -152,7 +152,7 @@ async fn ask_confirmation(
         .filter(|t| t.enabled && target.as_deref().is_none_or(|o| t.names(o)))
         .collect();
     if targets.is_empty() {
-        reply_html(bot, msg, "لا هدف مفعّلًا يطابق ما طلبت.", None).await?;
+        reply_html(ctx, bot, msg, "لا هدف مفعّلًا يطابق ما طلبت.", None).await?;
         return Ok(AuditOutcome::Done("no targets".into()));
     }
     let (date, event_id) = match &subject {
@@ -169,7 +169,7 @@ async fn ask_confirmation(
     };
     ctx.db.create_confirmation(&confirmation, now).await?;
     for part in &parts {
-        reply_html(bot, msg, part, None).await?;
+        reply_html(ctx, bot, msg, part, None).await?;
     }
     let names: Vec<String> = targets.iter().map(|t| escape(&t.label())).collect();
     let id = confirmation.id.clone();
@@ -184,7 +184,7 @@ async fn ask_confirmation(
         names.join("، "),
         CONFIRMATION_TTL_MINUTES
     );
-    reply_html(bot, msg, &keep_rtl(&text), Some(keyboard)).await?;
+    reply_html(ctx, bot, msg, &keep_rtl(&text), Some(keyboard)).await?;
     Ok(AuditOutcome::Done(format!("awaiting confirmation {id}")))
 }
 
@@ -213,7 +213,7 @@ pub async fn confirm(
     };
     bot.answer_callback_query(q.id.clone()).text(note).await?;
     if matches!(outcome, AuditOutcome::Ignored(_)) {
-        reply_html(&bot, &msg, note, None).await?;
+        reply_html(&ctx, &bot, &msg, note, None).await?;
     }
     audit(&ctx, &admin.0, "repost-confirm", &id, outcome).await;
     Ok(())
@@ -238,7 +238,7 @@ pub async fn cancel(
         "لا شيء لإلغائه."
     };
     bot.answer_callback_query(q.id.clone()).text(note).await?;
-    reply_html(&bot, &msg, note, None).await?;
+    reply_html(&ctx, &bot, &msg, note, None).await?;
     let outcome = if cancelled {
         AuditOutcome::Ok
     } else {
@@ -297,7 +297,7 @@ fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotC
             "انتهت إعادة النشر: أُرسل إلى {sent} هدف.\n<code>{}</code>",
             escape(&summary)
         );
-        if let Err(e) = reply_html(&bot, &msg, &keep_rtl(&text), None).await {
+        if let Err(e) = reply_html(&ctx, &bot, &msg, &keep_rtl(&text), None).await {
             tracing::warn!(error = %e, "could not report the repost");
         }
     });
@@ -313,7 +313,7 @@ pub async fn preview(
     ctx: BotContext,
 ) -> HandlerResult {
     let outcome = match subject_and_parts(&bot, &msg, &args, &ctx).await? {
-        Ok((_, parts)) => send_privately(&bot, &msg, &admin, &parts).await?,
+        Ok((_, parts)) => send_privately(&ctx, &bot, &msg, &admin, &parts).await?,
         Err(outcome) => outcome,
     };
     audit(&ctx, &admin.0, "preview", &args, outcome).await;
@@ -321,19 +321,21 @@ pub async fn preview(
 }
 
 async fn send_privately(
+    ctx: &BotContext,
     bot: &Bot,
     msg: &Message,
     admin: &Admin,
     parts: &[String],
 ) -> Result<AuditOutcome, HandlerError> {
     for part in parts {
+        ctx.publisher.sender.limiter.wait(admin.0.id.0 as i64).await;
         let sent = bot
             .send_message(admin.0.id, part)
             .parse_mode(teloxide::types::ParseMode::Html)
             .await;
         if sent.is_err() {
             let text = "لم أستطع مراسلتك في الخاص: ابدأ محادثة معي أولًا (/start).";
-            reply_html(bot, msg, text, None).await?;
+            reply_html(ctx, bot, msg, text, None).await?;
             return Ok(AuditOutcome::Failed(
                 "could not reach the admin privately".into(),
             ));

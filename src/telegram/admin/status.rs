@@ -15,7 +15,7 @@ use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
 use crate::telegram::reply::reply_html;
 
 pub async fn status(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> HandlerResult {
-    reply_html(&bot, &msg, &status_text(&ctx).await?, None).await?;
+    reply_html(&ctx, &bot, &msg, &status_text(&ctx).await?, None).await?;
     audit(&ctx, &admin.0, "status", "", AuditOutcome::Ok).await;
     Ok(())
 }
@@ -129,7 +129,7 @@ pub async fn audit_log(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) ->
             lines.join("\n")
         ))
     };
-    reply_html(&bot, &msg, &text, None).await?;
+    reply_html(&ctx, &bot, &msg, &text, None).await?;
     audit(&ctx, &admin.0, "audit", "", AuditOutcome::Ok).await;
     Ok(())
 }

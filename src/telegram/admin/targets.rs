@@ -21,11 +21,11 @@ pub async fn targets(
     let outcome = match (words.next(), words.next()) {
         (Some(verb @ ("disable" | "enable")), Some(name)) => {
             let text = switch(&ctx, verb == "enable", name).await?;
-            reply_html(&bot, &msg, &text, None).await?;
+            reply_html(&ctx, &bot, &msg, &text, None).await?;
             AuditOutcome::Done(format!("{verb} {name}"))
         }
         (Some(_), _) => {
-            reply_html(&bot, &msg, "الاستخدام: <code>/targets</code> أو <code>/targets disable #2</code> أو <code>/targets enable #2</code>", None).await?;
+            reply_html(&ctx, &bot, &msg, "الاستخدام: <code>/targets</code> أو <code>/targets disable #2</code> أو <code>/targets enable #2</code>", None).await?;
             AuditOutcome::Failed("bad arguments".into())
         }
         _ => {
@@ -40,7 +40,7 @@ pub async fn targets(
 async fn list(bot: &Bot, msg: &Message, ctx: &BotContext) -> HandlerResult {
     let all = ctx.db.targets().await?;
     if all.is_empty() {
-        return reply_html(bot, msg, "لا أهداف بعد.", None).await;
+        return reply_html(ctx, bot, msg, "لا أهداف بعد.", None).await;
     }
     let lines: Vec<String> = all
         .iter()
@@ -68,7 +68,7 @@ async fn list(bot: &Bot, msg: &Message, ctx: &BotContext) -> HandlerResult {
         (format!("{verb} #{}", t.id), cb)
     }));
     let text = keep_rtl(&format!("<b>الأهداف</b>\n{}", lines.join("\n")));
-    reply_html(bot, msg, &text, Some(keyboard)).await
+    reply_html(ctx, bot, msg, &text, Some(keyboard)).await
 }
 
 /// An enable / disable button of `/targets`.
@@ -84,7 +84,7 @@ pub async fn on_button(
         return Ok(());
     };
     let text = switch(&ctx, enable, &format!("#{target}")).await?;
-    reply_html(&bot, msg, &text, None).await?;
+    reply_html(&ctx, &bot, msg, &text, None).await?;
     let action = if enable {
         "target-enable"
     } else {

@@ -68,6 +68,9 @@ pub struct Inner {
     overall_per_second: Option<usize>,
     recent_sends: VecDeque<Instant>,
     next_message_id: i32,
+    /// `getUpdates` calls being answered now, and those refused for it (409).
+    polling: usize,
+    pub conflicts: usize,
 }
 
 #[derive(Clone)]
@@ -123,10 +126,6 @@ impl FakeApi {
     }
 
     /// Answers 429 like Telegram when more than `rate` messages arrive in any one second.
-    #[allow(
-        dead_code,
-        reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
-    )]
     pub fn enforce_overall(&self, rate: usize) {
         self.with(|s| s.overall_per_second = Some(rate));
     }
@@ -193,6 +192,11 @@ impl FakeApi {
     )]
     pub fn first_arrival(&self, method: &str) -> Option<Instant> {
         self.with(|s| s.first_arrival.get(&method.to_ascii_lowercase()).copied())
+    }
+
+    /// `getUpdates` calls refused because another was being answered (409).
+    pub fn conflicts(&self) -> usize {
+        self.with(|s| s.conflicts)
     }
 
     pub fn too_many_requests(&self) -> usize {
@@ -349,6 +353,14 @@ async fn respond(
             "can_connect_to_business": false, "has_main_web_app": false}),
         ),
         "getupdates" => {
+            // Telegram allows one poller per bot: a second one is refused.
+            let Some(_polling) = Polling::start(state) else {
+                return error(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                    None,
+                );
+            };
             let offset = body["offset"].as_i64().unwrap_or(0);
             let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             for _ in 0..2 {
@@ -404,6 +416,27 @@ async fn respond(
             }
         }
         _ => ok(json!(true)),
+    }
+}
+
+/// One `getUpdates` being answered; a second at the same time is a conflict.
+struct Polling(Arc<Mutex<Inner>>);
+
+impl Polling {
+    fn start(state: &Arc<Mutex<Inner>>) -> Option<Self> {
+        let mut s = state.lock().expect("fake state");
+        if s.polling > 0 {
+            s.conflicts += 1;
+            return None;
+        }
+        s.polling += 1;
+        Some(Self(Arc::clone(state)))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        self.0.lock().expect("fake state").polling -= 1;
     }
 }
 
