@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::core::answer;
 use crate::core::calendar::{self, Clock, MonthDay, SystemClock};
+use crate::core::card::{self, Card};
 use crate::core::catalog::EventStore;
 use crate::core::render;
 use crate::core::search::Catalog;
@@ -52,6 +53,9 @@ pub enum Command {
         /// Print the Telegram HTML instead of the text a reader sees.
         #[arg(long)]
         html: bool,
+        /// Also write the day's card (a 1280×720 PNG) to this file.
+        #[arg(long)]
+        image: Option<PathBuf>,
     },
     /// Check every event file and report every problem with file, line and field.
     Validate {
@@ -94,8 +98,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let config = cli.config.as_path();
     let result = match cli.command {
         Command::Validate { data } => validate(config, data.as_deref(), &mut out),
-        Command::Preview { date, html } => {
-            preview(config, date.as_deref(), html, &SystemClock, &mut out)
+        Command::Preview { date, html, image } => {
+            let what = PreviewRequest { date, html, image };
+            preview(config, &what, &SystemClock, &mut out)
         }
         Command::Events => events(config, &mut out),
         Command::Calendar => calendar_grid(config, &mut out),
@@ -119,6 +124,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            // A closed stderr leaves no one to tell.
             let _ = writeln!(std::io::stderr(), "dhikra: {e:#}");
             ExitCode::FAILURE
         }
@@ -158,16 +164,24 @@ fn validate(config_path: &Path, data: Option<&Path>, out: &mut dyn Write) -> Res
     Ok(ExitCode::FAILURE)
 }
 
+/// `dhikra preview`'s arguments.
+struct PreviewRequest {
+    date: Option<String>,
+    html: bool,
+    image: Option<PathBuf>,
+}
+
 fn preview(
     config_path: &Path,
-    date: Option<&str>,
-    html: bool,
+    what: &PreviewRequest,
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let store = load_store(&config)?;
-    let date = day_argument(date, calendar::today(clock.now(), config.timezone))?;
+    let today = calendar::today(clock.now(), config.timezone);
+    let date = day_argument(what.date.as_deref(), today)?;
+    let html = what.html;
     let events = store.on_date(date, config.leap_day);
     if events.is_empty() {
         write!(out, "No event on {date}.")?;
@@ -177,6 +191,12 @@ fn preview(
         }
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &what.image {
+        let card = Card::of_day(&events, config.style).context("no events for a card")?;
+        let png = card::draw(&card).map_err(|e| anyhow!("the card could not be drawn: {e}"))?;
+        std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "card written to {}", path.display())?;
     }
     let parts = render::post(&events, &store, config.style);
     for (i, part) in parts.iter().enumerate() {

@@ -15,10 +15,12 @@
 //! - [`search`]: finding events from what people type.
 //! - [`answer`]: the reply to a question, built from the facts.
 //! - [`render`]: the Telegram-HTML post, escaped and split at Telegram's limits.
+//! - [`card`]: the day's picture, a PNG drawn from the same events (fonts and map embedded).
 
 pub mod answer;
 pub mod arabic;
 pub mod calendar;
+pub mod card;
 pub mod catalog;
 pub mod dates;
 pub mod event;

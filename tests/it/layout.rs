@@ -73,7 +73,10 @@ fn sources() -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && path.file_name().is_none_or(|n| n != "tests.rs")
+            {
+                // `tests.rs` files are `#[cfg(test)] mod tests;`: test code.
                 out.push(path);
             }
         }
@@ -321,4 +324,18 @@ fn the_checks_can_fail() {
     assert!(layer("cli") > layer("core"));
     let lines = ["fn f() {", "    if x {", "    }", "}", "fn g();"];
     assert_eq!(end_of_item(&lines, 0), 3);
+}
+
+/// The module graph, for a reader: `cargo test --test it print_the_module_graph -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints the graph; the checks above test it"]
+fn print_the_module_graph() {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in edges() {
+        graph.entry(e.from).or_default().insert(e.to);
+    }
+    for (from, to) in &graph {
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        println!("{from:<18} → {}", to.join(", "));
+    }
 }

@@ -59,3 +59,38 @@ fn a_bad_date_argument_is_explained() {
     assert!(!out.status.success());
     assert!(support::stderr(&out).contains("--date"));
 }
+
+/// Issue 14: `dhikra preview --image` writes the day's card, a 1280×720 PNG.
+#[test]
+fn preview_writes_the_days_card() {
+    let s = Sandbox::new("");
+    let path = s.dir.path().join("card.png");
+    let out = s.run(&[
+        "preview",
+        "--date",
+        "06-04",
+        "--image",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let png = std::fs::read(&path).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert_eq!((w, h), (1280, 720));
+}
+
+/// Issue 14: every day with a post has a card that draws.
+#[test]
+fn every_day_has_a_card() {
+    use dhikra::core::card::{self, Card};
+    let store = dhikra::data::load(&root().join("data")).unwrap();
+    for day in store.days_covered() {
+        let events = store.on_month_day(day);
+        let card = Card::of_day(&events, Default::default()).expect("a day with events");
+        let png = card::draw(&card).unwrap_or_else(|e| panic!("{day}: {e}"));
+        assert!(png.len() < 1_000_000, "{day}: {} bytes", png.len());
+    }
+}

@@ -12,41 +12,9 @@ use crate::core::event::Kind;
 
 /// Question words and function words: never part of a name.
 pub const STOPWORDS: &[&str] = &[
-    // Question words, standard and dialect.
-    "متي",
-    "امتي",
-    "ايمتي",
-    "ايمته",
-    "امته",
-    "كم",
-    "قديش",
-    "اديش",
-    "كام",
-    "اين",
-    "وين",
-    "فين",
-    "فاين",
-    "من",
-    "مين",
-    "منو",
-    "شكون",
-    "ما",
-    "ماذا",
-    "لماذا",
-    "ليش",
-    "ليه",
-    "علاش",
-    "شو",
-    "ايش",
-    "وش",
-    "واش",
-    "شنو",
-    "شنهو",
+    // Question words: `QUESTION_WORDS`, below, are stopwords too.
     "ماهو",
     "ماهي",
-    "هل",
-    "كيف",
-    "كيفاش",
     "لم",
     "اي",
     "ايه",
@@ -320,6 +288,9 @@ pub const QUESTION_WORDS: &[&str] = &[
     "what",
     "why",
     "how",
+    "فاين",
+    "شنهو",
+    "كيفاش",
 ];
 
 /// People named by their nation («الإيطاليون») and the party the facts name
@@ -642,8 +613,15 @@ pub const CLITICS: &[&str] = &[
 
 pub fn is_stopword(w: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| STOPWORDS.iter().chain(FILLER).copied().collect())
-        .contains(w)
+    SET.get_or_init(|| {
+        STOPWORDS
+            .iter()
+            .chain(FILLER)
+            .chain(QUESTION_WORDS)
+            .copied()
+            .collect()
+    })
+    .contains(w)
 }
 
 pub fn is_month(w: &str) -> bool {

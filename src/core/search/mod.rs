@@ -956,7 +956,11 @@ fn known_stems(store: &EventStore) -> HashSet<String> {
             f.keywords.iter().for_each(|k| add(k));
         }
     }
-    for w in DOMAIN.iter().chain(lexicon::STOPWORDS) {
+    for w in DOMAIN
+        .iter()
+        .chain(lexicon::STOPWORDS)
+        .chain(QUESTION_WORDS)
+    {
         add(w);
     }
     known
