@@ -246,7 +246,10 @@ impl SearchIndex {
                 }
             }
         }
+        // Only Arabic words can be a concept's (numbers and Latin names are most
+        // of a large store's tokens, and stemming them is most of its cost).
         self.token_concepts = (0..self.words.len())
+            .filter(|&t| arabic::has_arabic_letter(&self.words[t]))
             .filter_map(|t| {
                 let concepts = self.concepts_of(&self.words[t]);
                 (!concepts.is_empty()).then_some((t as TokenId, concepts))
@@ -255,14 +258,14 @@ impl SearchIndex {
         self.event_concepts = store
             .all()
             .iter()
-            .map(|event| {
+            .enumerate()
+            .map(|(e, event)| {
                 let mut found: Vec<usize> = (0..CONCEPTS.len())
                     .filter(|&c| CONCEPTS[c].kinds.contains(&event.kind))
                     .collect();
-                let names = std::iter::once(&event.title_ar).chain(&event.aliases);
-                for w in names.flat_map(|n| arabic::words(n)) {
-                    found.extend(self.concepts_of(&w));
-                }
+                // Its names' words, as the tokens they were indexed under.
+                let tokens = self.names[e].iter().flatten();
+                found.extend(tokens.filter_map(|t| self.token_concepts.get(t)).flatten());
                 found.sort_unstable();
                 found.dedup();
                 found
@@ -930,10 +933,18 @@ impl Query {
 /// Stems of every word the catalog uses: names, stories, notes, places and facts.
 fn known_stems(store: &EventStore) -> HashSet<String> {
     let mut known = HashSet::new();
+    // Each distinct word stemmed once: the stories repeat their words.
+    let mut seen: HashSet<String> = HashSet::new();
     let mut add = |text: &str| {
         for w in arabic::words(text) {
-            known.insert(stem(&w));
+            if seen.contains(&w) {
+                continue;
+            }
+            if arabic::has_arabic_letter(&w) {
+                known.insert(stem(&w));
+            }
             known.insert(canonical(&w).to_owned());
+            seen.insert(w);
         }
     };
     for e in store.all() {
