@@ -59,7 +59,10 @@ pub struct SearchIndex {
     event_concepts: Vec<Vec<usize>>,
     /// Every word the catalog uses anywhere (names, stories, facts), stemmed: a
     /// question word outside it names something the catalog does not know.
-    known_stems: HashSet<String>,
+    ///
+    /// Stemming them is most of a large store's index; like the fuzzy index it
+    /// is built off the request path (`warm_up`), or by the first question.
+    known: Arc<Known>,
     /// Each event's span in years, for the year check.
     years: Vec<(i32, i32)>,
     /// People and parties of each event's facts (commanders, actor, sides), by
@@ -144,7 +147,10 @@ impl SearchIndex {
         index.index_figures(store);
         index.index_postings(store.len());
         index.index_concepts(store);
-        index.known_stems = known_stems(store);
+        index.known = Arc::new(Known {
+            words: catalog_words(store),
+            stems: OnceLock::new(),
+        });
         index.index_people(store);
         index.years = store
             .all()
@@ -408,8 +414,8 @@ impl SearchIndex {
                     .any(|s| f.ends_with(s))
         };
         forms.filter(|f| f.chars().count() >= 2).any(|f| {
-            self.known_stems.contains(canonical(f))
-                || (inflected(f) && self.known_stems.contains(&stem(f)))
+            let known = self.known.stems();
+            known.contains(canonical(f)) || (inflected(f) && known.contains(&stem(f)))
         })
     }
 
@@ -422,8 +428,10 @@ impl SearchIndex {
     /// index's cost); a typo arriving before it is done builds it, or waits for it.
     pub fn fuzzy_warm_up(&self) -> impl FnOnce() + Send + 'static {
         let (cell, words) = (Arc::clone(&self.deletions), self.words.clone());
+        let known = Arc::clone(&self.known);
         move || {
             cell.get_or_init(|| build_deletions(&words));
+            known.stems();
         }
     }
 
@@ -453,7 +461,7 @@ impl SearchIndex {
             return Reading::Person(events.clone());
         }
         // A word the catalog itself writes is no typo of a name («باريس» ≠ «باري»).
-        if self.known_stems.contains(canonical(w)) {
+        if self.known.stems().contains(canonical(w)) {
             return Reading::Other;
         }
         if let Some(id) = self.fuzzy(w) {
@@ -930,23 +938,30 @@ impl Query {
     }
 }
 
-/// Stems of every word the catalog uses: names, stories, notes, places and facts.
-fn known_stems(store: &EventStore) -> HashSet<String> {
-    let mut known = HashSet::new();
-    // Each distinct word stemmed once: the stories repeat their words.
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut add = |text: &str| {
-        for w in arabic::words(text) {
-            if seen.contains(&w) {
-                continue;
-            }
-            if arabic::has_arabic_letter(&w) {
-                known.insert(stem(&w));
-            }
-            known.insert(canonical(&w).to_owned());
-            seen.insert(w);
-        }
-    };
+/// Every word the catalog uses (names, stories, notes, places and facts, and
+/// the lexicon's), as written and, built on first need, stemmed.
+#[derive(Debug, Default)]
+struct Known {
+    /// The words as written (normalized).
+    words: HashSet<String>,
+    /// Those words without their article, and their stems.
+    stems: OnceLock<HashSet<String>>,
+}
+
+impl Known {
+    fn stems(&self) -> &HashSet<String> {
+        self.stems.get_or_init(|| {
+            let canonical_words = self.words.iter().map(|w| canonical(w).to_owned());
+            let arabic = self.words.iter().filter(|w| arabic::has_arabic_letter(w));
+            canonical_words.chain(arabic.map(|w| stem(w))).collect()
+        })
+    }
+}
+
+/// Every word of the catalog's texts, as the search reads words.
+fn catalog_words(store: &EventStore) -> HashSet<String> {
+    let mut words = HashSet::new();
+    let mut add = |text: &str| words.extend(arabic::words(text));
     for e in store.all() {
         let facts = &e.facts;
         let texts = [&e.title_ar, &e.title_en, &e.summary_ar]
@@ -974,7 +989,7 @@ fn known_stems(store: &EventStore) -> HashSet<String> {
     {
         add(w);
     }
-    known
+    words
 }
 
 /// Events of `store` for the hits, in order.
