@@ -211,11 +211,14 @@ pub async fn confirm(
         Confirmed::Expired => ("انتهت صلاحية التأكيد؛ أعد /repost.", ignored("expired")),
         Confirmed::Missing => ("تأكيد غير معروف.", ignored("unknown")),
     };
+    // Audited as soon as decided: the reply below waits on the chat's rate limit,
+    // and a failed reply must not lose the record.
+    let ignored = matches!(outcome, AuditOutcome::Ignored(_));
+    audit(&ctx, &admin.0, "repost-confirm", &id, outcome).await;
     bot.answer_callback_query(q.id.clone()).text(note).await?;
-    if matches!(outcome, AuditOutcome::Ignored(_)) {
+    if ignored {
         reply_html(&ctx, &bot, &msg, note, None).await?;
     }
-    audit(&ctx, &admin.0, "repost-confirm", &id, outcome).await;
     Ok(())
 }
 
@@ -237,14 +240,14 @@ pub async fn cancel(
     } else {
         "لا شيء لإلغائه."
     };
-    bot.answer_callback_query(q.id.clone()).text(note).await?;
-    reply_html(&ctx, &bot, &msg, note, None).await?;
     let outcome = if cancelled {
         AuditOutcome::Ok
     } else {
         AuditOutcome::Done("nothing to cancel".into())
     };
     audit(&ctx, &admin.0, "repost-cancel", &id, outcome).await;
+    bot.answer_callback_query(q.id.clone()).text(note).await?;
+    reply_html(&ctx, &bot, &msg, note, None).await?;
     Ok(())
 }
 
