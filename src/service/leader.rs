@@ -38,6 +38,8 @@ impl Holder {
 #[derive(Debug)]
 pub struct Lead {
     _file: File,
+    /// Another process held it first: Telegram may still count its last second.
+    pub took_over: bool,
 }
 
 /// `dhikra.db` → `dhikra.db.lock`.
@@ -64,7 +66,10 @@ pub fn try_lead(database: &Path, holder: Holder) -> io::Result<Option<Lead>> {
             file.set_len(0)?;
             file.rewind()?;
             writeln!(file, "{} {}", holder.as_str(), std::process::id())?;
-            Ok(Some(Lead { _file: file }))
+            Ok(Some(Lead {
+                _file: file,
+                took_over: false,
+            }))
         }
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e),
@@ -102,7 +107,8 @@ pub async fn wait_for_lead(
     let mut on_standby = Some(on_standby);
     loop {
         if let Some(lead) = try_lead(database, holder)? {
-            return Ok(Some(lead));
+            let took_over = on_standby.is_none();
+            return Ok(Some(Lead { took_over, ..lead }));
         }
         if let Some(f) = on_standby.take() {
             f();

@@ -50,12 +50,12 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
-    let Some((_lead, took_over)) = stand_by(&service).await? else {
+    let Some(lead) = stand_by(&service).await? else {
         heartbeat.abort();
         return Ok(());
     };
     service.health.set_role(Role::Leader);
-    if took_over {
+    if lead.took_over {
         // A leader that took over cannot know how much its predecessor sent in
         // the last second, which Telegram still counts: one second of quiet keeps
         // the two under the bot's limit together (measured: 1 × 429 in a takeover
@@ -99,15 +99,11 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
 }
 
 /// Waits while another process leads this database (no polling, no sending),
-/// and returns the lead once it is ours, and whether another process had it;
-/// `None` on SIGINT or SIGTERM first.
-async fn stand_by(service: &Service) -> Result<Option<(leader::Lead, bool)>, RunError> {
+/// and returns the lead once it is ours; `None` on SIGINT or SIGTERM first.
+async fn stand_by(service: &Service) -> Result<Option<leader::Lead>, RunError> {
     let database = service.config.database.clone();
     let health = Arc::clone(&service.health);
-    let took_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let waited = Arc::clone(&took_over);
     let on_standby = move || {
-        waited.store(true, std::sync::atomic::Ordering::Relaxed);
         health.set_role(Role::Standby);
         let holder = leader::holder(&database).ok().flatten();
         tracing::info!(?holder, "standing by: another process leads this database");
@@ -120,10 +116,7 @@ async fn stand_by(service: &Service) -> Result<Option<(leader::Lead, bool)>, Run
         on_standby,
     );
     tokio::select! {
-        lead = waiting => {
-            let took_over = took_over.load(std::sync::atomic::Ordering::Relaxed);
-            Ok(lead?.map(|lead| (lead, took_over)))
-        }
+        lead = waiting => Ok(lead?),
         stop = wait_for_signal() => {
             stop?;
             signal.fire();
