@@ -16,7 +16,7 @@ use crate::core::answer;
 use crate::core::calendar::{self, Clock, MonthDay, SystemClock};
 use crate::core::card::{self, Card};
 use crate::core::catalog::EventStore;
-use crate::core::render;
+use crate::core::render::{self, Layout};
 use crate::core::search::Catalog;
 use crate::data;
 use crate::db::{Db, DeliveryStatus};
@@ -198,7 +198,7 @@ fn preview(
         std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))?;
         writeln!(out, "card written to {}", path.display())?;
     }
-    let parts = render::post(&events, &store, config.style);
+    let parts = render::post(&events, &store, preview_layout(config.style));
     for (i, part) in parts.iter().enumerate() {
         if parts.len() > 1 {
             writeln!(out, "----- {}/{} -----", i + 1, parts.len())?;
@@ -315,7 +315,11 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
     if date != today && !request.force && !request.dry_run {
         bail!("only today's post ({today}) can be published now; --force reposts {date}");
     }
-    let parts = render::post(&store.on_date(date, config.leap_day), &store, config.style);
+    let parts = render::post(
+        &store.on_date(date, config.leap_day),
+        &store,
+        preview_layout(config.style),
+    );
     if parts.is_empty() {
         writeln!(out, "No event on {date}: nothing to post.")?;
         return Ok(ExitCode::SUCCESS);
@@ -530,4 +534,14 @@ fn ask(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Posts as the channel gets them (long stories folded), without deep links:
+/// the terminal knows no bot.
+fn preview_layout(style: render::Style) -> Layout<'static> {
+    Layout {
+        style,
+        bot: None,
+        fold: true,
+    }
 }

@@ -89,7 +89,7 @@ pub fn install_recorder() -> Option<PrometheusHandle> {
     // Describe what each series means on /metrics.
     metrics::describe_counter!(
         names::POSTS_SENT,
-        "Post parts Telegram accepted, per target"
+        "Post parts Telegram accepted (the day's card is part 0), per target"
     );
     metrics::describe_counter!(names::POSTS_FAILED, "Post parts given up on, per target");
     metrics::describe_counter!(names::TOO_MANY_REQUESTS, "429 answers from the Bot API");

@@ -115,6 +115,85 @@ pub struct TargetConfig {
     pub topic: Option<i32>,
     /// Only events of these theatres (an Italy-only channel); empty: all.
     pub theatres: Vec<Theatre>,
+    pub options: TargetOptions,
+}
+
+/// How posts go to one target: `[[targets]]` keys for configured channels,
+/// `/settings` for subscribed chats. The default is the text-only behaviour of
+/// old plus the day's card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetOptions {
+    /// The day's card opens the post.
+    pub image: bool,
+    /// Sent without a notification.
+    pub silent: bool,
+    /// The day's first message is pinned.
+    pub pin: bool,
+    /// Telegram shows a preview of the first link (the first source).
+    pub link_preview: bool,
+}
+
+impl Default for TargetOptions {
+    fn default() -> Self {
+        Self {
+            image: true,
+            silent: false,
+            pin: false,
+            link_preview: false,
+        }
+    }
+}
+
+/// One of the [`TargetOptions`], by name: the config key, the database column
+/// and the settings button all spell it so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOption {
+    Image,
+    Silent,
+    Pin,
+    LinkPreview,
+}
+
+impl TargetOption {
+    pub const ALL: [TargetOption; 4] = [
+        TargetOption::Image,
+        TargetOption::Silent,
+        TargetOption::Pin,
+        TargetOption::LinkPreview,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetOption::Image => "image",
+            TargetOption::Silent => "silent",
+            TargetOption::Pin => "pin",
+            TargetOption::LinkPreview => "link_preview",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+impl TargetOptions {
+    pub fn get(&self, option: TargetOption) -> bool {
+        match option {
+            TargetOption::Image => self.image,
+            TargetOption::Silent => self.silent,
+            TargetOption::Pin => self.pin,
+            TargetOption::LinkPreview => self.link_preview,
+        }
+    }
+
+    pub fn set(&mut self, option: TargetOption, on: bool) {
+        match option {
+            TargetOption::Image => self.image = on,
+            TargetOption::Silent => self.silent = on,
+            TargetOption::Pin => self.pin = on,
+            TargetOption::LinkPreview => self.link_preview = on,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

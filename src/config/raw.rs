@@ -10,7 +10,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::config::{
-    ChatTarget, ConfigError, Limits, PostTime, Retries, TargetConfig, Webhook, key_err,
+    ChatTarget, ConfigError, Limits, PostTime, Retries, TargetConfig, TargetOptions, Webhook,
+    key_err,
 };
 use crate::core::arabic::{Digits, MonthStyle};
 use crate::core::calendar::LeapDayRule;
@@ -73,6 +74,10 @@ pub(super) struct RawTarget {
     pub(super) topic: Option<i64>,
     #[serde(default)]
     pub(super) theatres: Vec<String>,
+    pub(super) image: Option<bool>,
+    pub(super) silent: Option<bool>,
+    pub(super) pin: Option<bool>,
+    pub(super) link_preview: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -351,11 +356,19 @@ fn target(i: usize, t: &RawTarget) -> Result<TargetConfig, ConfigError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let defaults = TargetOptions::default();
+    let options = TargetOptions {
+        image: t.image.unwrap_or(defaults.image),
+        silent: t.silent.unwrap_or(defaults.silent),
+        pin: t.pin.unwrap_or(defaults.pin),
+        link_preview: t.link_preview.unwrap_or(defaults.link_preview),
+    };
     Ok(TargetConfig {
         chat,
         post_time,
         topic,
         theatres,
+        options,
     })
 }
 

@@ -107,6 +107,7 @@ mod tests {
             post_time: None,
             topic: None,
             theatres: vec![],
+            options: Default::default(),
         }
     }
 

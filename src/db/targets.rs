@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::config::{ChatTarget, PostTime, TargetConfig};
+use crate::config::{ChatTarget, PostTime, TargetConfig, TargetOption, TargetOptions};
 use crate::db::{Db, Result, ts};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -19,6 +19,10 @@ pub struct Target {
     pub removed: bool,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
+    pub image: bool,
+    pub silent: bool,
+    pub pin: bool,
+    pub link_preview: bool,
 }
 
 impl Target {
@@ -35,6 +39,15 @@ impl Target {
             .as_deref()
             .and_then(|p| p.parse::<PostTime>().ok())
             .unwrap_or(default)
+    }
+
+    pub fn options(&self) -> TargetOptions {
+        TargetOptions {
+            image: self.image,
+            silent: self.silent,
+            pin: self.pin,
+            link_preview: self.link_preview,
+        }
     }
 
     /// The name shown to admins: the @name or id it was configured with, and the current id.
@@ -60,7 +73,7 @@ pub enum Subscription {
 /// Column lists as macros so every query stays a literal (`concat!`), as sqlx requires.
 macro_rules! target_columns {
     () => {
-        "id, chat_key, chat_id, source, kind, topic_id, post_time, removed, enabled, disabled_reason"
+        "id, chat_key, chat_id, source, kind, topic_id, post_time, removed, enabled, disabled_reason, image, silent, pin, link_preview"
     };
 }
 
@@ -84,10 +97,13 @@ impl Db {
                 ChatTarget::Username(_) => None,
             };
             sqlx::query(
-                "INSERT INTO targets (chat_key, chat_id, source, topic_id, post_time, removed, enabled, created_at, updated_at)
-                 VALUES (?, ?, 'config', ?, ?, 0, 1, ?, ?)
+                "INSERT INTO targets (chat_key, chat_id, source, topic_id, post_time, removed, enabled,
+                    image, silent, pin, link_preview, created_at, updated_at)
+                 VALUES (?, ?, 'config', ?, ?, 0, 1, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (chat_key) DO UPDATE SET
                     source = 'config', topic_id = excluded.topic_id, post_time = excluded.post_time,
+                    image = excluded.image, silent = excluded.silent, pin = excluded.pin,
+                    link_preview = excluded.link_preview,
                     removed = 0, updated_at = excluded.updated_at,
                     chat_id = COALESCE(targets.chat_id, excluded.chat_id)",
             )
@@ -95,6 +111,10 @@ impl Db {
             .bind(chat_id)
             .bind(t.topic.map(i64::from))
             .bind(t.post_time.map(|p| p.0.format("%H:%M").to_string()))
+            .bind(t.options.image)
+            .bind(t.options.silent)
+            .bind(t.options.pin)
+            .bind(t.options.link_preview)
             .bind(&now)
             .bind(&now)
             .execute(&mut *tx)
@@ -245,5 +265,32 @@ impl Db {
             }
             None => Ok(Subscription::NotSubscribed),
         }
+    }
+
+    /// Sets one option of a target (a subscribed chat's `/settings`).
+    pub async fn set_option(
+        &self,
+        target_id: i64,
+        option: TargetOption,
+        on: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        // One literal per column: sqlx wants literals, and the column names never
+        // come from the caller's text.
+        let sql = match option {
+            TargetOption::Image => "UPDATE targets SET image = ?, updated_at = ? WHERE id = ?",
+            TargetOption::Silent => "UPDATE targets SET silent = ?, updated_at = ? WHERE id = ?",
+            TargetOption::Pin => "UPDATE targets SET pin = ?, updated_at = ? WHERE id = ?",
+            TargetOption::LinkPreview => {
+                "UPDATE targets SET link_preview = ?, updated_at = ? WHERE id = ?"
+            }
+        };
+        sqlx::query(sql)
+            .bind(on)
+            .bind(ts(now))
+            .bind(target_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -6,8 +6,10 @@ pub mod alerts;
 pub mod faults;
 pub mod limiter;
 pub mod owner;
+pub mod picture;
 pub mod sender;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -17,18 +19,22 @@ use teloxide::types::{LinkPreviewOptions, Recipient};
 
 use crate::config::Config;
 use crate::core::calendar;
-use crate::core::event::Theatre;
-use crate::core::render;
+use crate::core::card::Card;
+use crate::core::event::{Event, EventId, Theatre};
+use crate::core::render::{self, Layout};
 use crate::core::schedule::{Window, window};
+use crate::core::search::Catalog;
 use crate::data::{SharedCatalog, current};
 use crate::db::{Slot, StorageError, Target};
 use crate::shutdown::Shutdown;
+use tokio::sync::OnceCell;
 
 pub use alerts::Alerts;
 pub use faults::{Fault, RetryPolicy, classify, describe};
 pub use limiter::Limiter;
 pub use owner::{owner_id, owner_is_dead};
-pub use sender::{DeliveryError, Outcome, Sender};
+pub use picture::{Photo, Photos};
+pub use sender::{DeliveryError, Outcome, Outgoing, Sender};
 
 /// How a chat is stored in `targets.kind`: the one mapping of Telegram's chat
 /// types, for a `Chat` (`chat_kind!(msg.chat)`) and a `ChatFullInfo` alike.
@@ -94,42 +100,94 @@ impl Report {
 pub enum Post {
     /// A day's post, drawn for each target from its theatres (`theatres` in the config).
     Day(NaiveDate),
-    /// These messages, to every target alike (one event's post).
-    Parts(Vec<String>),
+    /// One event's post, to every target alike.
+    Event(EventId),
 }
 
-/// A day's posts, drawn once for each set of theatres asked for.
-struct DayPosts<'p> {
+/// The posts of one publish call, made once for each set of theatres asked for:
+/// the text parts, and the card for the targets that take pictures.
+struct Drafts<'p> {
     publisher: &'p Publisher,
-    catalog: std::sync::Arc<crate::core::search::Catalog>,
-    drawn: std::collections::HashMap<(NaiveDate, Vec<Theatre>), Vec<String>>,
+    catalog: Arc<Catalog>,
+    bot: Option<&'p str>,
+    made: HashMap<(Subject, Vec<Theatre>), Option<Draft>>,
 }
 
-impl<'p> DayPosts<'p> {
-    fn new(publisher: &'p Publisher) -> Self {
+/// What a post is about: a day, or one event.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    Day(NaiveDate),
+    Event(EventId),
+}
+
+#[derive(Clone)]
+struct Draft {
+    parts: Arc<[String]>,
+    card: Card,
+    file_name: String,
+}
+
+impl<'p> Drafts<'p> {
+    async fn new(publisher: &'p Publisher) -> Self {
         Self {
             publisher,
             catalog: current(&publisher.catalog),
-            drawn: Default::default(),
+            bot: publisher.bot_username().await,
+            made: HashMap::new(),
         }
     }
 
-    /// The post of `date` for `target`: the events of its theatres (all by default).
-    fn for_target(&mut self, date: NaiveDate, target: &Target) -> Vec<String> {
+    /// What `target` is sent about `subject`; `None` when there is nothing
+    /// (no event of its theatres that day).
+    async fn for_target(&mut self, subject: &Subject, target: &Target) -> Option<Outgoing> {
+        let theatres = self.publisher.config.theatres_of(&target.chat_key).to_vec();
+        let draft = match self.made.get(&(subject.clone(), theatres.clone())) {
+            Some(draft) => draft.clone()?,
+            None => {
+                let draft = self.draft(subject, &theatres);
+                self.made.insert((subject.clone(), theatres), draft.clone());
+                draft?
+            }
+        };
+        let photo = match target.image {
+            true => Some(self.publisher.photos.of(draft.card, draft.file_name).await),
+            false => None,
+        };
+        Some(Outgoing {
+            photo,
+            parts: draft.parts,
+        })
+    }
+
+    fn draft(&self, subject: &Subject, theatres: &[Theatre]) -> Option<Draft> {
         let config = &self.publisher.config;
-        let theatres = config.theatres_of(&target.chat_key).to_vec();
         let store = &self.catalog.store;
-        self.drawn
-            .entry((date, theatres))
-            .or_insert_with_key(|(date, theatres)| {
-                let events: Vec<_> = store
+        let (events, name): (Vec<&Event>, String) = match subject {
+            Subject::Day(date) => (
+                store
                     .on_date(*date, config.leap_day)
                     .into_iter()
                     .filter(|e| theatres.is_empty() || theatres.contains(&e.theatre))
-                    .collect();
-                render::post(&events, store, config.style)
-            })
-            .clone()
+                    .collect(),
+                format!("dhikra-{date}.png"),
+            ),
+            Subject::Event(id) => (
+                store.get(id.as_str()).into_iter().collect(),
+                format!("dhikra-{id}.png"),
+            ),
+        };
+        let layout = Layout {
+            style: config.style,
+            bot: self.bot,
+            fold: true,
+        };
+        let parts = render::post(&events, store, layout);
+        let card = Card::of_day(&events, config.style)?;
+        (!parts.is_empty()).then(|| Draft {
+            parts: parts.into(),
+            card,
+            file_name: name,
+        })
     }
 }
 
@@ -150,6 +208,10 @@ pub struct Publisher {
     pub catalog: SharedCatalog,
     pub sender: Sender,
     pub concurrency: usize,
+    /// The day's cards, drawn and uploaded once.
+    pub photos: Photos,
+    /// The bot's @username for deep links, asked of Telegram once.
+    pub username: OnceCell<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,14 +247,13 @@ impl Publisher {
                 jobs.push((target, w.date.to_string(), w));
             }
         }
-        let mut posts = DayPosts::new(self);
+        let mut drafts = Drafts::new(self).await;
         let mut work = Vec::new();
         for (target, key, w) in jobs {
-            let parts = posts.for_target(w.date, &target);
-            if parts.is_empty() {
-                continue; // No anniversary today: nothing to send, nothing to log.
+            // No anniversary today: nothing to send, nothing to log.
+            if let Some(post) = drafts.for_target(&Subject::Day(w.date), &target).await {
+                work.push((target, key, post, w.until));
             }
-            work.push((target, key, parts, w.until));
         }
         Ok(self.deliver_all(work, stop, &|_| {}).await)
     }
@@ -246,18 +307,18 @@ impl Publisher {
             until,
         } = post;
         self.prepare(now).await?;
-        let mut posts = DayPosts::new(self);
+        let subject = match post {
+            Post::Day(date) => Subject::Day(date),
+            Post::Event(id) => Subject::Event(id),
+        };
+        let mut drafts = Drafts::new(self).await;
         let mut work = Vec::new();
         for t in self.sender.db.targets().await? {
             if !(t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o))) {
                 continue;
             }
-            let parts = match &post {
-                Post::Parts(parts) => parts.clone(),
-                Post::Day(date) => posts.for_target(*date, &t),
-            };
-            if !parts.is_empty() {
-                work.push((t, key.clone(), parts, until));
+            if let Some(post) = drafts.for_target(&subject, &t).await {
+                work.push((t, key.clone(), post, until));
             }
         }
         Ok(self.deliver_all(work, stop, progress).await)
@@ -265,17 +326,13 @@ impl Publisher {
 
     async fn deliver_all(
         &self,
-        work: Vec<(Target, String, Vec<String>, DateTime<Utc>)>,
+        work: Vec<(Target, String, Outgoing, DateTime<Utc>)>,
         stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Report {
         let results: Vec<TargetResult> = futures::stream::iter(work)
-            .map(|(target, key, parts, until)| async move {
-                let outcome = match self
-                    .sender
-                    .deliver(&target, &key, &parts, until, stop)
-                    .await
-                {
+            .map(|(target, key, post, until)| async move {
+                let outcome = match self.sender.deliver(&target, &key, &post, until, stop).await {
                     Ok(o) => o,
                     Err(e) => Outcome::Failed(format!("database: {e}")),
                 };
@@ -298,6 +355,34 @@ impl Publisher {
             tracing::info!(summary = %report.summary(), "publish finished");
         }
         report
+    }
+
+    /// The bot's @username, asked of Telegram once; `None` (posts without deep
+    /// links) while Telegram cannot be asked.
+    pub async fn bot_username(&self) -> Option<&str> {
+        let asked = self
+            .username
+            .get_or_try_init(|| async {
+                let me = self.sender.bot.get_me().await?;
+                Ok::<_, teloxide::RequestError>(me.username().to_owned())
+            })
+            .await;
+        match asked {
+            Ok(name) => Some(name.as_str()),
+            Err(e) => {
+                tracing::warn!(error = %describe(&e), "could not ask the bot's username; related events go without links");
+                None
+            }
+        }
+    }
+
+    /// The layout of posts: folded stories and deep links, as the tick sends them.
+    pub async fn layout(&self) -> Layout<'_> {
+        Layout {
+            style: self.config.style,
+            bot: self.bot_username().await,
+            fold: true,
+        }
     }
 
     /// Before sending: settle rows left by stopped processes, and resolve @usernames.

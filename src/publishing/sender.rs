@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::types::{MessageId, ParseMode, ThreadId};
+use teloxide::types::{InputFile, MessageId, ParseMode, ThreadId};
+
+use crate::config::TargetOptions;
 
 use crate::core::calendar::Clock;
 use crate::core::render;
@@ -18,6 +20,7 @@ use crate::publishing::alerts::Alerts;
 use crate::publishing::faults::{Fault, RetryPolicy, classify, describe};
 use crate::publishing::limiter::Limiter;
 use crate::publishing::no_preview;
+use crate::publishing::picture::Photo;
 use crate::shutdown::Shutdown;
 
 /// How one target's delivery ended.
@@ -55,12 +58,37 @@ pub struct Sender {
     pub owner: String,
 }
 
+/// What one target is sent: the day's card first (part 0), when it gets one,
+/// then the text parts (1…). Shared by every target with the same theatres.
+#[derive(Clone)]
+pub struct Outgoing {
+    pub photo: Option<Arc<Photo>>,
+    pub parts: Arc<[String]>,
+}
+
+impl Outgoing {
+    pub fn text(parts: Vec<String>) -> Self {
+        Self {
+            photo: None,
+            parts: parts.into(),
+        }
+    }
+}
+
+/// What a part carries.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Text(&'a str),
+    Photo(&'a Photo),
+}
+
 /// One claimed part on its way out, across attempts.
 struct Part<'a> {
     target: &'a Target,
+    options: TargetOptions,
     slot: Slot<'a>,
     label: String,
-    html: &'a str,
+    body: Body<'a>,
     deadline: DateTime<Utc>,
     chat_id: i64,
     /// Telegram could not parse the HTML once: the rest goes as plain text.
@@ -74,93 +102,187 @@ enum Next {
     Finish(Outcome),
 }
 
+/// Where one part of a delivery stands after trying it.
+enum Step {
+    /// Sent now, as this message.
+    Sent(MessageId),
+    /// Sent by an earlier run.
+    Already,
+    /// Not sent, and the rest of the post goes on without it (the picture only).
+    Skipped,
+    /// The delivery stops here.
+    Stop(Outcome),
+}
+
+/// A delivery in progress: the target, its key, and what has happened so far.
+struct Run<'a> {
+    target: &'a Target,
+    key: &'a str,
+    total: u32,
+    deadline: DateTime<Utc>,
+    chat_id: i64,
+    sent_now: usize,
+    /// The day's first message is out (now or earlier): nothing more to pin.
+    opened: bool,
+}
+
 impl Sender {
-    /// Delivers `parts` to `target` under delivery key `key` (the local date, or a repost key),
+    /// Delivers `post` to `target` under delivery key `key` (the local date, or a repost key),
     /// resuming at the first part not yet sent. Nothing is sent at or after `deadline`.
     #[tracing::instrument(skip_all, fields(target = %target.label(), key))]
     pub async fn deliver(
         &self,
         target: &Target,
         key: &str,
-        parts: &[String],
+        post: &Outgoing,
         deadline: DateTime<Utc>,
         stop: &Shutdown,
     ) -> Result<Outcome, DeliveryError> {
-        let Some(mut chat_id) = target.chat_id else {
+        let Some(chat_id) = target.chat_id else {
             return Ok(Outcome::Failed(format!(
                 "{} has no numeric chat id yet",
                 target.chat_key
             )));
         };
-        let total = parts.len() as u32;
-        let mut sent_now = 0;
-        for (i, html) in parts.iter().enumerate() {
-            let slot = Slot {
-                target: target.id,
-                key,
-                part: i as u32 + 1,
-            };
-            if stop.is_shutdown() {
-                return Ok(Outcome::Stopped);
-            }
-            let now = self.clock.now();
-            if now >= deadline {
-                return Ok(Outcome::Failed(
-                    "the local day ended before this part was claimed".into(),
-                ));
-            }
-            let lease = now + self.policy.lease;
-            match self.db.claim(slot, total, &self.owner, lease, now).await? {
-                Claim::Acquired => {}
-                Claim::AlreadySent => continue,
-                Claim::InFlight => return Ok(Outcome::InFlight),
-                Claim::RetryLater(t) => return Ok(Outcome::Deferred(t)),
-                Claim::Failed(e) => return Ok(Outcome::Failed(e)),
-                Claim::Unknown => return Ok(Outcome::Unknown),
-            }
-            let mut part = Part {
-                target,
-                slot,
-                label: target.label(),
-                html,
-                deadline,
-                chat_id,
-                plain: false,
-            };
-            let outcome = self.send_part(&mut part, stop).await?;
-            chat_id = part.chat_id;
-            match outcome {
-                None => sent_now += 1,
-                Some(outcome) => return Ok(outcome),
+        let mut run = Run {
+            target,
+            key,
+            total: post.parts.len() as u32 + u32::from(post.photo.is_some()),
+            deadline,
+            chat_id,
+            sent_now: 0,
+            opened: false,
+        };
+        let photo = post.photo.as_deref().map(|p| (0, Body::Photo(p)));
+        let texts = (1..).zip(post.parts.iter().map(|t| Body::Text(t)));
+        for (part, body) in photo.into_iter().chain(texts) {
+            if let Some(outcome) = self.next_part(&mut run, part, body, stop).await? {
+                return Ok(outcome);
             }
         }
-        Ok(if sent_now == 0 {
+        Ok(if run.sent_now == 0 {
             Outcome::AlreadySent
         } else {
-            Outcome::Sent { parts: sent_now }
+            Outcome::Sent {
+                parts: run.sent_now,
+            }
         })
     }
 
-    /// Sends one claimed part; `None` when it was sent and recorded.
+    /// One part of a running delivery; `Some` when the delivery ends here.
+    async fn next_part(
+        &self,
+        run: &mut Run<'_>,
+        part: u32,
+        body: Body<'_>,
+        stop: &Shutdown,
+    ) -> Result<Option<Outcome>, DeliveryError> {
+        let slot = Slot {
+            target: run.target.id,
+            key: run.key,
+            part,
+        };
+        match self.claim_and_send(run, slot, body, stop).await? {
+            Step::Sent(message) => {
+                run.sent_now += 1;
+                if !std::mem::replace(&mut run.opened, true) && run.target.pin {
+                    self.pin(run, message).await;
+                }
+            }
+            Step::Already => run.opened = true,
+            Step::Skipped => {}
+            Step::Stop(outcome) => return Ok(Some(outcome)),
+        }
+        Ok(None)
+    }
+
+    /// Claims one part and sends it; a picture that fails gives way to the text.
+    async fn claim_and_send(
+        &self,
+        run: &mut Run<'_>,
+        slot: Slot<'_>,
+        body: Body<'_>,
+        stop: &Shutdown,
+    ) -> Result<Step, DeliveryError> {
+        let is_photo = matches!(body, Body::Photo(_));
+        if stop.is_shutdown() {
+            return Ok(Step::Stop(Outcome::Stopped));
+        }
+        let now = self.clock.now();
+        if now >= run.deadline {
+            return Ok(Step::Stop(Outcome::Failed(
+                "the local day ended before this part was claimed".into(),
+            )));
+        }
+        let lease = now + self.policy.lease;
+        let claim = self
+            .db
+            .claim(slot, run.total, &self.owner, lease, now)
+            .await?;
+        let stopped = match claim {
+            Claim::Acquired => None,
+            Claim::AlreadySent => return Ok(Step::Already),
+            // A picture given up on (or lost in a crash) does not hold the text back.
+            Claim::Failed(_) | Claim::Unknown if is_photo => return Ok(Step::Skipped),
+            Claim::InFlight => Some(Outcome::InFlight),
+            Claim::RetryLater(t) => Some(Outcome::Deferred(t)),
+            Claim::Failed(e) => Some(Outcome::Failed(e)),
+            Claim::Unknown => Some(Outcome::Unknown),
+        };
+        if let Some(outcome) = stopped {
+            return Ok(Step::Stop(outcome));
+        }
+        let mut part = Part {
+            target: run.target,
+            options: run.target.options(),
+            slot,
+            label: run.target.label(),
+            body,
+            deadline: run.deadline,
+            chat_id: run.chat_id,
+            plain: false,
+        };
+        if let Body::Photo(photo) = body
+            && let Some(why) = photo.broken()
+        {
+            let why = format!("the card could not be drawn: {why}");
+            self.fail(&part, &why, now).await?;
+            self.photo_failed(&part, photo, &why).await;
+            return Ok(Step::Skipped);
+        }
+        let result = self.send_part(&mut part, stop).await?;
+        run.chat_id = part.chat_id;
+        Ok(match (result, body) {
+            (Ok(message), _) => Step::Sent(message),
+            (Err(Outcome::Failed(why)), Body::Photo(photo)) => {
+                self.photo_failed(&part, photo, &why).await;
+                Step::Skipped
+            }
+            (Err(outcome), _) => Step::Stop(outcome),
+        })
+    }
+
+    /// Sends one claimed part: the message it became, or how the delivery ends.
     async fn send_part(
         &self,
         part: &mut Part<'_>,
         stop: &Shutdown,
-    ) -> Result<Option<Outcome>, DeliveryError> {
+    ) -> Result<Result<MessageId, Outcome>, DeliveryError> {
         let mut backoff = self.policy.backoff();
         loop {
             let now = self.clock.now();
             if now >= part.deadline {
                 let why = "the local day ended before it could be sent";
                 self.fail(part, why, now).await?;
-                return Ok(Some(Outcome::Failed(why.into())));
+                return Ok(Err(Outcome::Failed(why.into())));
             }
-            let Err(err) = self.attempt(part).await? else {
-                return Ok(None);
+            let err = match self.attempt(part).await? {
+                Ok(message) => return Ok(Ok(message)),
+                Err(err) => err,
             };
             let wait = match self.on_fault(part, &err, &mut backoff).await? {
                 Next::Again => continue,
-                Next::Finish(outcome) => return Ok(Some(outcome)),
+                Next::Finish(outcome) => return Ok(Err(outcome)),
                 Next::Wait(wait) => wait,
             };
             // Waiting is not "in flight": on shutdown, leave the part for the next run.
@@ -170,35 +292,40 @@ impl Sender {
                     let now = self.clock.now();
                     let why = "interrupted by shutdown while waiting to retry";
                     self.db.mark_retry(part.slot, now, why, now).await?;
-                    return Ok(Some(Outcome::Stopped));
+                    return Ok(Err(Outcome::Stopped));
                 }
             }
         }
     }
 
     /// One request for one part, recorded as `sending` before and `sent` after.
-    async fn attempt(&self, part: &Part<'_>) -> Result<Result<(), RequestError>, DeliveryError> {
+    async fn attempt(
+        &self,
+        part: &Part<'_>,
+    ) -> Result<Result<MessageId, RequestError>, DeliveryError> {
+        // The picture's upload lock is taken before the rate limiter: a target
+        // waiting for another's upload must not hold a token meanwhile, or the
+        // tokens spent while waiting would all be used in one burst after it.
+        let upload = match part.body {
+            Body::Photo(photo) => photo.upload().await,
+            Body::Text(_) => None,
+        };
         self.limiter.wait(part.chat_id).await;
         let now = self.clock.now();
         self.db
             .begin_attempt(part.slot, now + self.policy.lease, now)
             .await?;
-        let text = if part.plain {
-            render::to_plain(part.html)
-        } else {
-            part.html.to_owned()
+        let result = match (part.body, upload) {
+            (Body::Photo(photo), Some(upload)) => {
+                let result = self.send_photo(part, photo, upload.input()).await;
+                if let Ok(message) = &result {
+                    upload.sent(message);
+                }
+                result
+            }
+            (Body::Text(html), _) => self.send_text(part, html).await,
+            (Body::Photo(_), None) => unreachable!("a broken picture is not attempted"),
         };
-        let mut request = self
-            .bot
-            .send_message(ChatId(part.chat_id), text)
-            .link_preview_options(no_preview());
-        if !part.plain {
-            request = request.parse_mode(ParseMode::Html);
-        }
-        if let Some(topic) = part.target.topic_id.and_then(|t| i32::try_from(t).ok()) {
-            request = request.message_thread_id(ThreadId(MessageId(topic)));
-        }
-        let result = request.await;
         // Recorded at once: this gap is the only window for a duplicate or a loss.
         let now = self.clock.now();
         match result {
@@ -206,9 +333,88 @@ impl Sender {
                 self.db.mark_sent(part.slot, message.id.0, now).await?;
                 metrics::counter!(names::POSTS_SENT, "target" => part.label.clone()).increment(1);
                 metrics::gauge!(names::LAST_POST).set(now.timestamp() as f64);
-                Ok(Ok(()))
+                Ok(Ok(message.id))
             }
             Err(err) => Ok(Err(err)),
+        }
+    }
+
+    async fn send_text(&self, part: &Part<'_>, html: &str) -> Result<Message, RequestError> {
+        let text = if part.plain {
+            render::to_plain(html)
+        } else {
+            html.to_owned()
+        };
+        let mut request = self.bot.send_message(ChatId(part.chat_id), text);
+        if !part.options.link_preview {
+            request = request.link_preview_options(no_preview());
+        }
+        if part.options.silent {
+            request = request.disable_notification(true);
+        }
+        if !part.plain {
+            request = request.parse_mode(ParseMode::Html);
+        }
+        if let Some(topic) = part.thread() {
+            request = request.message_thread_id(topic);
+        }
+        request.await
+    }
+
+    async fn send_photo(
+        &self,
+        part: &Part<'_>,
+        photo: &Photo,
+        file: InputFile,
+    ) -> Result<Message, RequestError> {
+        let caption = if part.plain {
+            render::to_plain(&photo.caption)
+        } else {
+            photo.caption.clone()
+        };
+        let mut request = self
+            .bot
+            .send_photo(ChatId(part.chat_id), file)
+            .caption(caption);
+        if part.options.silent {
+            request = request.disable_notification(true);
+        }
+        if !part.plain {
+            request = request.parse_mode(ParseMode::Html);
+        }
+        if let Some(topic) = part.thread() {
+            request = request.message_thread_id(topic);
+        }
+        request.await
+    }
+
+    /// The picture could not be drawn or sent: the text goes on, the admins hear once.
+    async fn photo_failed(&self, part: &Part<'_>, photo: &Photo, why: &str) {
+        tracing::warn!(target = %part.label, error = %why, "the day's card was not sent; sending the text");
+        if photo.first_alert() {
+            let key = part.slot.key;
+            self.alerts
+                .send(&format!("لم تُرسل صورة منشور {key} (أولها إلى {}): {why}. يُرسل النص وحده إلى كل هدف تتعذّر عليه الصورة.", part.label))
+                .await;
+        }
+    }
+
+    /// Pins the day's first message. A missing right is reported, never fatal.
+    async fn pin(&self, run: &Run<'_>, message: MessageId) {
+        self.limiter.wait(run.chat_id).await;
+        // Without a notification: the post itself notified (or was sent silently
+        // by choice); a second ping for the pin is noise.
+        let result = self
+            .bot
+            .pin_chat_message(ChatId(run.chat_id), message)
+            .disable_notification(true)
+            .await;
+        if let Err(e) = result {
+            let (key, label, why) = (run.key, run.target.label(), describe(&e));
+            tracing::warn!(target = %label, error = %why, "could not pin the day's post");
+            self.alerts
+                .send(&format!("لم يُثبَّت منشور {key} في {label}: {why}. امنح البوت صلاحية تثبيت الرسائل أو أوقف خيار التثبيت."))
+                .await;
         }
     }
 
@@ -303,10 +509,13 @@ impl Sender {
         now: DateTime<Utc>,
     ) -> Result<Next, DeliveryError> {
         self.fail(part, &why, now).await?;
-        let (key, label) = (part.slot.key, &part.label);
-        self.alerts
-            .send(&format!("فشل إرسال منشور {key} إلى {label}: {why}"))
-            .await;
+        // A picture is reported once for all targets (`photo_failed`).
+        if let Body::Text(_) = part.body {
+            let (key, label) = (part.slot.key, &part.label);
+            self.alerts
+                .send(&format!("فشل إرسال منشور {key} إلى {label}: {why}"))
+                .await;
+        }
         Ok(Next::Finish(Outcome::Failed(why)))
     }
 
@@ -320,5 +529,12 @@ impl Sender {
         self.db.mark_failed(part.slot, why, now).await?;
         metrics::counter!(names::POSTS_FAILED, "target" => part.label.clone()).increment(1);
         Ok(())
+    }
+}
+
+impl Part<'_> {
+    fn thread(&self) -> Option<ThreadId> {
+        let topic = self.target.topic_id.and_then(|t| i32::try_from(t).ok())?;
+        Some(ThreadId(MessageId(topic)))
     }
 }

@@ -96,6 +96,8 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         catalog: catalog.clone(),
         sender,
         concurrency: 8,
+        photos: Default::default(),
+        username: Default::default(),
     });
     let (trigger, shutdown) = Shutdown::new();
     let health = Arc::new(Health::default());

@@ -77,7 +77,8 @@ pub async fn today(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
     let (style, date) = (ctx.config.style, ctx.today());
     let events = catalog.store.on_date(date, ctx.config.leap_day);
     if !events.is_empty() {
-        for part in render::post(&events, &catalog.store, style) {
+        let layout = ctx.publisher.layout().await;
+        for part in render::post(&events, &catalog.store, layout) {
             reply_html(&ctx, &bot, &msg, &part, None).await?;
         }
         return Ok(());

@@ -24,6 +24,7 @@ pub async fn on_inline(bot: Bot, q: InlineQuery, ctx: BotContext) -> HandlerResu
     let catalog = current(&ctx.catalog);
     let store = &catalog.store;
     let style = ctx.config.style;
+    let layout = ctx.publisher.layout().await;
     let query = answer::clip(&q.query);
     let events: Vec<&Event> = if query.trim().is_empty() {
         schedule::upcoming(store, ctx.today(), ctx.config.leap_day, RESULTS)
@@ -41,7 +42,7 @@ pub async fn on_inline(bot: Bot, q: InlineQuery, ctx: BotContext) -> HandlerResu
         .into_iter()
         .take(RESULTS)
         .map(|e| {
-            let html = render::post(&[e], store, style)
+            let html = render::post(&[e], store, layout)
                 .into_iter()
                 .next()
                 .unwrap_or_default();

@@ -7,7 +7,7 @@ use teloxide::types::Me;
 
 use crate::core::answer;
 use crate::core::event::Event;
-use crate::core::render;
+use crate::core::render::{self, Layout};
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::telegram::callback::Callback;
@@ -121,6 +121,11 @@ async fn full_story(
         .iter()
         .filter_map(|r| catalog.store.get(r.as_str()))
         .collect();
-    let html = render::event_block(event, &related, ctx.config.style);
+    // Asked for: the whole story, unfolded; its related events open as links.
+    let layout = Layout {
+        fold: false,
+        ..ctx.publisher.layout().await
+    };
+    let html = render::event_block(event, &related, layout);
     reply_html(ctx, bot, msg, &render::keep_rtl(&html), None).await
 }

@@ -18,6 +18,8 @@ mod search;
 /// The event store, `dhikra validate`, `dhikra events` and `dhikra calendar`; the audit's fixes.
 mod store;
 
+/// The day's card: sendPhoto as part 0, one upload, faults, per-target options, deep links.
+mod pictures;
 /// The daily post: windows, DST, claims, faults, limits.
 mod publish;
 /// `dhikra run` and `dhikra post` as processes: signals, kill -9, two posters.

@@ -116,10 +116,11 @@ async fn health_and_metrics_are_served_on_the_ops_address() {
     // Ready, and the only process on its database leads (issue 15).
     assert_eq!(health.1.trim(), "ready\nleader");
     assert!(metrics.1.contains("dhikra_leader 1"), "{}", metrics.1);
+    // Two messages: the day's card and the text.
     assert!(
         metrics
             .1
-            .contains("dhikra_posts_sent_total{target=\"-1001\"} 1"),
+            .contains("dhikra_posts_sent_total{target=\"-1001\"} 2"),
         "{}",
         metrics.1
     );

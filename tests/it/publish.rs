@@ -172,9 +172,10 @@ async fn retry_after_is_honoured_then_the_same_part_is_sent() {
         started.elapsed() >= Duration::from_secs(1),
         "waited retry_after"
     );
+    // The day's card and the one text part.
     assert!(matches!(
         report.results[0].outcome,
-        Outcome::Sent { parts: 1 }
+        Outcome::Sent { parts: 2 }
     ));
     assert_eq!(fake.sent_to(CHANNEL).len(), 1);
 }

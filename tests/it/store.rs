@@ -250,12 +250,18 @@ fn a_bad_config_names_the_key() {
 fn issue_7_every_days_post_is_well_formed() {
     use chrono::NaiveDate;
     use dhikra::core::calendar::LeapDayRule;
-    use dhikra::core::render::{self, Style};
+    use dhikra::core::render::{self, Layout, Style};
     let store = shipped();
+    // As a channel gets it: long stories folded, related events linked.
+    let layout = Layout {
+        bot: Some("DhikraBot"),
+        fold: true,
+        ..Layout::default()
+    };
     for day in store.days_covered() {
         let date = NaiveDate::from_ymd_opt(2028, day.month(), day.day()).unwrap();
         let events = store.on_date(date, LeapDayRule::Feb28);
-        let parts = render::post(&events, &store, Style::default());
+        let parts = render::post(&events, &store, layout);
         assert!(!parts.is_empty(), "{day}: no post");
         let all = parts.concat();
         for e in &events {
@@ -272,7 +278,7 @@ fn issue_7_every_days_post_is_well_formed() {
         assert!(all.contains("المصادر:"), "{day}: no sources");
         for part in &parts {
             assert!(render::utf16_len(part) <= render::MESSAGE_LIMIT);
-            for tag in ["b", "i", "a"] {
+            for tag in ["b", "i", "a", "blockquote"] {
                 let opens = part.matches(&format!("<{tag}>")).count()
                     + part.matches(&format!("<{tag} ")).count();
                 assert_eq!(

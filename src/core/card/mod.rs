@@ -133,6 +133,49 @@ impl Card {
     }
 }
 
+impl Card {
+    /// The photo's caption in Telegram HTML: the date line, the card's title and
+    /// how many events follow, within Telegram's 1,024 UTF-16 units (a title
+    /// that would pass it is cut at a word with «…»).
+    pub fn caption(&self) -> String {
+        let more = self
+            .events
+            .len()
+            .checked_sub(1)
+            .and_then(more_events)
+            .map(|m| format!("\n{}", render::escape(&m)))
+            .unwrap_or_default();
+        let head = format!("<b>{}</b>\n", render::escape(&self.date_line));
+        let title = self.events.first().map_or("", |e| e.title.as_str());
+        let room = render::CAPTION_LIMIT
+            .saturating_sub(render::utf16_len(&head) + render::utf16_len(&more) + 8);
+        let title = render::escape(&shorten(title, room));
+        render::keep_rtl(&format!("{head}<b>{title}</b>{more}"))
+    }
+}
+
+/// `text` within `room` UTF-16 units once escaped, cut at a space with «…».
+fn shorten(text: &str, room: usize) -> String {
+    if render::utf16_len(&render::escape(text)) <= room {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for word in text.split(' ') {
+        let next = if out.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{out} {word}")
+        };
+        // Escaping can grow a character sixfold (`&quot;`): count it escaped.
+        if render::utf16_len(&render::escape(&next)) + 2 > room {
+            break;
+        }
+        out = next;
+    }
+    out.push('…');
+    out
+}
+
 pub fn draw(card: &Card) -> Result<Vec<u8>, CardError> {
     encode(&draw_pixmap(card)?, png::Compression::Fast)
 }

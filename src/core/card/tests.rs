@@ -405,3 +405,24 @@ fn draw_timing() {
         );
     }
 }
+
+/// Issue 14: the photo's caption is the date and the title, escaped, and stays
+/// within Telegram's 1,024 UTF-16 units whatever the title.
+#[test]
+fn caption_is_the_date_and_title_within_the_limit() {
+    assert_eq!(
+        rome().caption(),
+        "<b>في مثل هذا اليوم 4 يونيو 1944م</b>\n<b>قوات الحلفاء تدخل روما</b>"
+    );
+    let three = three_events().caption();
+    assert!(three.ends_with("\nوحدثان آخران"), "{three}");
+    let mut huge = rome();
+    huge.events[0].title = "عنوان \"طويل\" & <غريب> ".repeat(200);
+    let caption = huge.caption();
+    assert!(
+        render::utf16_len(&caption) <= render::CAPTION_LIMIT,
+        "{caption}"
+    );
+    assert!(caption.contains("&quot;طويل&quot; &amp; &lt;غريب&gt;"));
+    assert!(caption.ends_with("…</b>"), "{caption}");
+}

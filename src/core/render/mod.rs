@@ -12,6 +12,9 @@ use crate::core::event::Event;
 /// Telegram's message limit, counted in UTF-16 code units to be safe.
 pub const MESSAGE_LIMIT: usize = 4096;
 
+/// Telegram's caption limit (a photo's text), in UTF-16 code units.
+pub const CAPTION_LIMIT: usize = 1024;
+
 /// U+200F RIGHT-TO-LEFT MARK: a strong RTL character Telegram sees first.
 pub const RLM: char = '\u{200F}';
 
@@ -77,21 +80,54 @@ fn localize_digits(text: &str, style: Style) -> String {
     }
 }
 
+/// How a post is laid out beyond its [`Style`]: deep links and folding.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Layout<'a> {
+    pub style: Style,
+    /// The bot's @username: each «ذات صلة» item links to `t.me/<bot>?start=<id>`,
+    /// which opens that event's story in a private chat. None: plain titles.
+    pub bot: Option<&'a str>,
+    /// A long story goes into an expandable blockquote, so a day's post stays
+    /// readable in one screen (posts to channels; not a story asked for).
+    pub fold: bool,
+}
+
+impl<'a> Layout<'a> {
+    /// No links, no folding: the terminal's preview and tests.
+    pub fn plain(style: Style) -> Self {
+        Self {
+            style,
+            bot: None,
+            fold: false,
+        }
+    }
+}
+
+/// A story longer than this (UTF-16 units of its paragraphs) is folded in a post.
+/// About ten lines on a phone: the first lines stay visible above «Show more».
+pub const FOLD_AFTER: usize = 700;
+
 /// The HTML of one event's block in a daily post; `related` are the events it links to.
-pub fn event_block(event: &Event, related: &[&Event], style: Style) -> String {
+pub fn event_block(event: &Event, related: &[&Event], layout: Layout<'_>) -> String {
+    let style = layout.style;
     let mut paragraphs = Vec::new();
     paragraphs.push(format!(
         "<b>في مثل هذا اليوم {}م</b>\n<b>{}</b>",
         escape(&date_ar(event.date, style)),
         escape(&event.title_ar)
     ));
-    for p in event
+    let story: Vec<String> = event
         .summary_ar
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
-    {
-        paragraphs.push(escape(&localize_digits(p, style)));
+        .map(|p| escape(&localize_digits(p, style)))
+        .collect();
+    let story = story.join("\n\n");
+    if layout.fold && utf16_len(&story) > FOLD_AFTER {
+        paragraphs.push(format!("<blockquote expandable>{story}</blockquote>"));
+    } else if !story.is_empty() {
+        paragraphs.push(story);
     }
     if let Some(note) = &event.note_ar {
         paragraphs.push(format!(
@@ -100,20 +136,27 @@ pub fn event_block(event: &Event, related: &[&Event], style: Style) -> String {
         ));
     }
     if !related.is_empty() {
-        let list: Vec<String> = related
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} ({})",
-                    escape(&r.title_ar),
-                    escape(&date_ar(r.date, style))
-                )
-            })
-            .collect();
+        let list: Vec<String> = related.iter().map(|r| related_item(r, layout)).collect();
         paragraphs.push(format!("ذات صلة: {}", list.join("، ")));
     }
     paragraphs.push(sources_html(event));
     paragraphs.join("\n\n")
+}
+
+/// «title (date)», the title a deep link to the event's story when the bot is known.
+fn related_item(event: &Event, layout: Layout<'_>) -> String {
+    let title = escape(&event.title_ar);
+    let date = escape(&date_ar(event.date, layout.style));
+    match layout.bot {
+        // Event ids are slugs (a-z, 0-9, '-', ≤ 48), which Telegram's start
+        // parameter accepts as they are.
+        Some(bot) => format!(
+            "<a href=\"https://t.me/{}?start={}\">{title}</a> ({date})",
+            escape(bot),
+            event.id
+        ),
+        None => format!("{title} ({date})"),
+    }
 }
 
 /// The sources a reader can open. A source without an address is an editor's
@@ -130,7 +173,7 @@ fn sources_html(event: &Event) -> String {
 }
 
 /// The day's post: every event of the day in year order, as messages ready to send.
-pub fn post(events: &[&Event], store: &EventStore, style: Style) -> Vec<String> {
+pub fn post(events: &[&Event], store: &EventStore, layout: Layout<'_>) -> Vec<String> {
     let body = events
         .iter()
         .map(|e| {
@@ -139,7 +182,7 @@ pub fn post(events: &[&Event], store: &EventStore, style: Style) -> Vec<String> 
                 .iter()
                 .filter_map(|id| store.get(id.as_str()))
                 .collect();
-            event_block(e, &related, style)
+            event_block(e, &related, layout)
         })
         .collect::<Vec<_>>()
         .join("\n\n— — —\n\n");
@@ -399,6 +442,67 @@ mod tests {
         }
     }
 
+    /// Issue 14: «ذات صلة» items open the related story through the bot's deep link.
+    #[test]
+    fn related_events_link_to_their_story_when_the_bot_is_known() {
+        let e = sample("معركة", "نص");
+        let mut r = sample("حدث <ذو صلة>", "نص");
+        r.id = EventId::parse("rome-liberation").unwrap();
+        let linked = Layout {
+            bot: Some("DhikraBot"),
+            ..Layout::default()
+        };
+        let html = event_block(&e, &[&r], linked);
+        assert!(
+            html.contains(
+                "<a href=\"https://t.me/DhikraBot?start=rome-liberation\">حدث &lt;ذو صلة&gt;</a> (4 يونيو 1944)"
+            ),
+            "{html}"
+        );
+        let plain = event_block(&e, &[&r], Layout::default());
+        assert!(!plain.contains("t.me"), "{plain}");
+        assert!(
+            plain.contains("حدث &lt;ذو صلة&gt; (4 يونيو 1944)"),
+            "{plain}"
+        );
+    }
+
+    /// Issue 14: a long story folds into an expandable blockquote in a post, and
+    /// stays whole across a split (the tag is closed and reopened).
+    #[test]
+    fn a_long_story_folds_and_a_short_one_does_not() {
+        let fold = Layout {
+            fold: true,
+            ..Layout::default()
+        };
+        let short = event_block(&sample("معركة", "نص قصير."), &[], fold);
+        assert!(!short.contains("blockquote"), "{short}");
+        let long_story = "جملة عربية طويلة بعض الشيء عن المعركة. ".repeat(40);
+        let long = sample("معركة", &long_story);
+        let folded = event_block(&long, &[], fold);
+        assert!(folded.contains("<blockquote expandable>جملة"), "{folded}");
+        assert!(!event_block(&long, &[], Layout::default()).contains("blockquote"));
+        let huge = sample(
+            "معركة",
+            &"جملة عربية طويلة بعض الشيء عن المعركة. ".repeat(200),
+        );
+        let parts = post(&[&huge], &EventStore::default(), fold);
+        assert!(parts.len() > 1);
+        for p in &parts {
+            assert!(utf16_len(p) <= MESSAGE_LIMIT);
+            assert_eq!(
+                p.matches("<blockquote").count(),
+                p.matches("</blockquote>").count(),
+                "{p}"
+            );
+        }
+        assert!(
+            parts[1].starts_with("<blockquote expandable>"),
+            "{}",
+            parts[1]
+        );
+    }
+
     /// Issue 10: readers see public sources only; an editor's reference stays in the data.
     #[test]
     fn a_source_without_an_address_is_not_shown() {
@@ -407,7 +511,7 @@ mod tests {
             title: "منشور تحريري".into(),
             url: None,
         });
-        let parts = post(&[&e], &EventStore::default(), Style::default());
+        let parts = post(&[&e], &EventStore::default(), Layout::default());
         assert!(!parts[0].contains("منشور تحريري"), "{}", parts[0]);
         assert!(parts[0].contains("R &amp; D"), "{}", parts[0]);
     }
@@ -415,7 +519,7 @@ mod tests {
     #[test]
     fn titles_and_sources_are_escaped() {
         let e = sample("معركة <b>&", "نص");
-        let parts = post(&[&e], &EventStore::default(), Style::default());
+        let parts = post(&[&e], &EventStore::default(), Layout::default());
         assert_eq!(parts.len(), 1);
         assert!(
             parts[0].contains("<b>معركة &lt;b&gt;&amp;</b>"),
@@ -433,7 +537,7 @@ mod tests {
             summary.push_str(sentence);
         }
         let e = sample("معركة طويلة", &summary);
-        let parts = post(&[&e], &EventStore::default(), Style::default());
+        let parts = post(&[&e], &EventStore::default(), Layout::default());
         assert!(parts.len() >= 3, "{}", parts.len());
         for p in &parts {
             assert!(utf16_len(p) <= MESSAGE_LIMIT);
@@ -457,7 +561,7 @@ mod tests {
             months: MonthStyle::Levantine,
             digits: Digits::Eastern,
         };
-        let html = post(&[&e], &EventStore::default(), style).concat();
+        let html = post(&[&e], &EventStore::default(), Layout::plain(style)).concat();
         assert!(html.contains("في مثل هذا اليوم ٤ حزيران ١٩٤٤م"), "{html}");
         assert!(html.contains("في ٤ يونيو ١٩٤٤ دخلوا"), "{html}");
     }

@@ -8,7 +8,8 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use crate::config::Config;
 use crate::core::calendar;
 use crate::core::dates::{self, DateQuery};
-use crate::core::render::{self, escape, keep_rtl};
+use crate::core::event::EventId;
+use crate::core::render::{self, Layout, escape, keep_rtl};
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
@@ -24,7 +25,7 @@ pub const CONFIRMATION_TTL_MINUTES: i64 = 10;
 /// What a /repost or /preview argument names: a day, or one event.
 enum Subject {
     Day(NaiveDate),
-    Event(String, NaiveDate),
+    Event(EventId, NaiveDate),
 }
 
 fn parse_subject(args: &str, catalog: &Catalog, today: NaiveDate) -> Result<Subject, String> {
@@ -33,7 +34,7 @@ fn parse_subject(args: &str, catalog: &Catalog, today: NaiveDate) -> Result<Subj
         return Ok(Subject::Day(today));
     }
     if let Some(e) = catalog.store.get(args) {
-        return Ok(Subject::Event(e.id.to_string(), today));
+        return Ok(Subject::Event(e.id.clone(), today));
     }
     if let Ok(date) = calendar::resolve(args, today) {
         return Ok(Subject::Day(date));
@@ -58,15 +59,19 @@ fn parse_subject(args: &str, catalog: &Catalog, today: NaiveDate) -> Result<Subj
     }
 }
 
-fn subject_parts(subject: &Subject, catalog: &Catalog, config: &Config) -> Vec<String> {
+/// The post as the targets will get it (all theatres; a target of fewer gets fewer events).
+fn subject_parts(
+    subject: &Subject,
+    catalog: &Catalog,
+    config: &Config,
+    layout: Layout<'_>,
+) -> Vec<String> {
     let store = &catalog.store;
     match subject {
-        Subject::Day(date) => {
-            render::post(&store.on_date(*date, config.leap_day), store, config.style)
-        }
+        Subject::Day(date) => render::post(&store.on_date(*date, config.leap_day), store, layout),
         Subject::Event(id, _) => store
-            .get(id)
-            .map(|e| render::post(&[e], store, config.style))
+            .get(id.as_str())
+            .map(|e| render::post(&[e], store, layout))
             .unwrap_or_default(),
     }
 }
@@ -87,7 +92,8 @@ async fn subject_and_parts(
             return Ok(Err(AuditOutcome::Failed("bad arguments".into())));
         }
     };
-    let parts = subject_parts(&subject, &catalog, &ctx.config);
+    let layout = ctx.publisher.layout().await;
+    let parts = subject_parts(&subject, &catalog, &ctx.config, layout);
     if parts.is_empty() {
         reply_html(ctx, bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
         return Ok(Err(AuditOutcome::Done("nothing to post".into())));
@@ -157,7 +163,7 @@ async fn ask_confirmation(
     }
     let (date, event_id) = match &subject {
         Subject::Day(d) => (*d, None),
-        Subject::Event(id, d) => (*d, Some(id.clone())),
+        Subject::Event(id, d) => (*d, Some(id.to_string())),
     };
     let confirmation = Confirmation {
         id: format!("{:016x}", rand::random::<u64>()),
@@ -254,20 +260,21 @@ pub async fn cancel(
 /// Runs a confirmed repost through the publishing path and reports back.
 fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotContext) {
     tokio::spawn(async move {
-        let catalog = current(&ctx.catalog);
         let date = c.date.parse().unwrap_or_else(|_| ctx.today());
-        let subject = match &c.event_id {
-            Some(id) => Subject::Event(id.clone(), date),
-            None => Subject::Day(date),
-        };
+        let event = c.event_id.as_deref().map(EventId::parse);
         let now = ctx.clock.now();
         // The confirmation's id is part of the delivery key: however often the button
         // is pressed, these deliveries are claimed once.
         // A day follows each target's theatres; one event goes where the admin said.
         let post = Broadcast {
-            post: match subject {
-                Subject::Day(day) => Post::Day(day),
-                Subject::Event(..) => Post::Parts(subject_parts(&subject, &catalog, &ctx.config)),
+            post: match event {
+                None => Post::Day(date),
+                Some(Ok(id)) => Post::Event(id),
+                // Ids are written from parsed ids; an unparsable one is a broken row.
+                Some(Err(why)) => {
+                    tracing::error!(error = %why, "a repost confirmation names no event");
+                    return;
+                }
             },
             key: format!("{}/repost/{}", c.date, c.id),
             only: c.target.as_deref(),

@@ -1,6 +1,7 @@
 //! A fake Telegram Bot API on a random loopback port. It speaks the real wire format
 //! (`{"ok":true,"result":…}` and Telegram's error bodies), records what the bot sent,
 //! serves queued updates to getUpdates, and plays scripted faults per chat.
+//! Photos arrive as multipart uploads or as a `file_id` it issued, as Telegram's do.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ pub const TOKEN: &str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz012";
 pub const BOT_ID: i64 = 4242;
 pub const BOT_USERNAME: &str = "DhikraBot";
 
-/// A scripted answer to the next sendMessage for a chat.
+/// A scripted answer to the next sendMessage (`fail`) or sendPhoto (`fail_photo`) to a chat.
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// No fault: this send goes through (to script "the second send fails").
@@ -43,6 +44,16 @@ pub struct Sent {
     pub thread_id: Option<i64>,
     pub reply_to: Option<i64>,
     pub reply_markup: Option<Value>,
+    /// Telegram's id of the message (one counter for texts and photos: their order).
+    pub message_id: i32,
+    /// `disable_notification` was set.
+    pub silent: bool,
+    /// `link_preview_options.is_disabled` was set.
+    pub no_preview: bool,
+    /// For a photo: the `file_id` it went out as (issued now for an upload).
+    pub file_id: Option<String>,
+    /// For a photo: its bytes were uploaded (rather than a `file_id` reused).
+    pub uploaded: bool,
     #[allow(
         dead_code,
         reason = "the benches use it (benches/broadcast.rs, benches/service.rs)"
@@ -53,11 +64,18 @@ pub struct Sent {
 #[derive(Default)]
 pub struct Inner {
     pub sent: Vec<Sent>,
+    /// Photos, apart from `sent` (texts), so text assertions need not skip them.
+    pub photos: Vec<Sent>,
+    /// PNG bytes by the file_id issued for them.
+    files: HashMap<String, usize>,
+    /// Chats where the bot may not pin (answers Telegram's 400).
+    no_pin_rights: Vec<i64>,
     pub calls: Vec<(String, Value)>,
     /// When each method was first called (recorded on arrival, before answering).
     first_arrival: HashMap<String, Instant>,
     pub too_many_requests: usize,
     faults: HashMap<i64, VecDeque<Fault>>,
+    photo_faults: HashMap<i64, VecDeque<Fault>>,
     updates: VecDeque<Value>,
     next_update_id: i64,
     chats: HashMap<String, Value>,
@@ -116,6 +134,11 @@ impl FakeApi {
         self.with(|s| s.faults.entry(chat).or_default().extend(faults));
     }
 
+    /// The next sendPhoto calls to `chat` get these answers, in order.
+    pub fn fail_photo(&self, chat: i64, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.photo_faults.entry(chat).or_default().extend(faults));
+    }
+
     pub fn set_send_delay(&self, d: Duration) {
         self.with(|s| s.send_delay = d);
     }
@@ -149,6 +172,25 @@ impl FakeApi {
         });
         self.changed.notify_waiters();
         id
+    }
+
+    pub fn photos(&self) -> Vec<Sent> {
+        self.with(|s| s.photos.clone())
+    }
+
+    pub fn photos_to(&self, chat: i64) -> Vec<Sent> {
+        self.with(|s| {
+            s.photos
+                .iter()
+                .filter(|m| m.chat_id == chat)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// `pinChatMessage` in `chat` is refused for want of the right, as Telegram does.
+    pub fn refuse_pins(&self, chat: i64) {
+        self.with(|s| s.no_pin_rights.push(chat));
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -285,28 +327,55 @@ fn chat_id_of(body: &Value) -> i64 {
     }
 }
 
-/// The text fields of a multipart/form-data body (teloxide sends some methods so).
+/// The fields of a multipart/form-data body (teloxide sends uploads so): text
+/// fields as JSON values, a file as `{"file_name", "bytes", "png"}`.
 fn multipart_fields(content_type: &str, body: &[u8]) -> Option<Value> {
     let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
-    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
     let mut fields = serde_json::Map::new();
-    for part in text.split(&format!("--{boundary}")) {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+    for part in split_bytes(body, delimiter.as_bytes()) {
+        let Some(at) = find(part, b"\r\n\r\n") else {
             continue;
         };
-        let Some(name) = head
-            .split("name=\"")
-            .nth(1)
-            .and_then(|n| n.split('"').next())
-        else {
+        let head = String::from_utf8_lossy(&part[..at]);
+        let mut value = &part[at + 4..];
+        if value.ends_with(b"\r\n") {
+            value = &value[..value.len() - 2];
+        }
+        let attribute = |name: &str| {
+            head.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|n| n.split('"').next())
+                .map(str::to_owned)
+        };
+        let Some(name) = attribute("name") else {
             continue;
         };
-        let value = value.trim_end_matches("\r\n");
-        let parsed =
-            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-        fields.insert(name.to_owned(), parsed);
+        let parsed = match attribute("filename") {
+            Some(file_name) => json!({"file_name": file_name, "bytes": value.len(),
+                "png": value.starts_with(b"\x89PNG\r\n\x1a\n")}),
+            None => {
+                let text = String::from_utf8_lossy(value);
+                serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+            }
+        };
+        fields.insert(name, parsed);
     }
     Some(Value::Object(fields))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_bytes<'a>(mut body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    while let Some(at) = find(body, delimiter) {
+        parts.push(&body[..at]);
+        body = &body[at + delimiter.len()..];
+    }
+    parts.push(body);
+    parts
 }
 
 async fn handle(
@@ -378,7 +447,28 @@ async fn respond(
             }
             ok(json!([]))
         }
-        "sendmessage" => send_message(state, body).await,
+        "sendmessage" => send(state, body, Kind::Text).await,
+        "sendphoto" => match photo_of(state, body) {
+            Ok(kind) => send(state, body, kind).await,
+            Err(response) => response,
+        },
+        "pinchatmessage" => {
+            let chat = chat_id_of(body);
+            if state
+                .lock()
+                .expect("fake state")
+                .no_pin_rights
+                .contains(&chat)
+            {
+                error(
+                    400,
+                    "Bad Request: not enough rights to manage pinned messages in the chat",
+                    None,
+                )
+            } else {
+                ok(json!(true))
+            }
+        }
         "getwebhookinfo" => {
             ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
         }
@@ -440,11 +530,54 @@ impl Drop for Polling {
     }
 }
 
-async fn send_message(state: &Arc<Mutex<Inner>>, body: &Value) -> Response {
+/// What a send carries.
+enum Kind {
+    Text,
+    /// A photo by a `file_id` already issued.
+    Known(String),
+    /// An uploaded photo of this many bytes.
+    Upload,
+}
+
+/// Checks a sendPhoto as Telegram would: a known file_id, or PNG bytes, and a
+/// caption within 1,024 UTF-16 units.
+fn photo_of(state: &Arc<Mutex<Inner>>, body: &Value) -> Result<Kind, Response> {
+    let caption = body["caption"].as_str().unwrap_or_default();
+    if caption.encode_utf16().count() > 1024 {
+        return Err(error(400, "Bad Request: message caption is too long", None));
+    }
+    // teloxide sends an upload as `photo = "attach://<name>"` and the bytes in
+    // the part `<name>`, as the Bot API allows.
+    let photo = match body["photo"]
+        .as_str()
+        .and_then(|p| p.strip_prefix("attach://"))
+    {
+        Some(name) => &body[name],
+        None => &body["photo"],
+    };
+    match photo {
+        Value::String(id) if state.lock().expect("fake state").files.contains_key(id) => {
+            Ok(Kind::Known(id.clone()))
+        }
+        Value::Object(file) if file["png"] == json!(true) => Ok(Kind::Upload),
+        Value::Object(_) => Err(error(400, "Bad Request: IMAGE_PROCESS_FAILED", None)),
+        _ => Err(error(
+            400,
+            "Bad Request: wrong file identifier/HTTP URL specified",
+            None,
+        )),
+    }
+}
+
+async fn send(state: &Arc<Mutex<Inner>>, body: &Value, kind: Kind) -> Response {
     let chat = chat_id_of(body);
     let (delay, fault) = {
         let mut s = state.lock().expect("fake state");
-        let fault = s.faults.get_mut(&chat).and_then(VecDeque::pop_front);
+        let faults = match kind {
+            Kind::Text => &mut s.faults,
+            _ => &mut s.photo_faults,
+        };
+        let fault = faults.get_mut(&chat).and_then(VecDeque::pop_front);
         (s.send_delay, fault)
     };
     if !delay.is_zero() {
@@ -507,18 +640,56 @@ async fn send_message(state: &Arc<Mutex<Inner>>, body: &Value) -> Response {
     s.last_send.insert(chat, now);
     let id = s.next_message_id;
     s.next_message_id += 1;
-    let text = body["text"].as_str().unwrap_or_default().to_owned();
-    s.sent.push(Sent {
+    let file_id = match &kind {
+        Kind::Text => None,
+        Kind::Known(file_id) => Some(file_id.clone()),
+        Kind::Upload => {
+            let file_id = format!("AgACAgFake{id}");
+            let bytes = body
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.values())
+                .find_map(|v| v["bytes"].as_u64())
+                .unwrap_or(0) as usize;
+            s.files.insert(file_id.clone(), bytes);
+            Some(file_id)
+        }
+    };
+    let text = match &kind {
+        Kind::Text => body["text"].as_str(),
+        _ => body["caption"].as_str(),
+    }
+    .unwrap_or_default()
+    .to_owned();
+    let sent = Sent {
         chat_id: chat,
         text: text.clone(),
         parse_mode: body["parse_mode"].as_str().map(str::to_owned),
         thread_id: body["message_thread_id"].as_i64(),
         reply_to: body["reply_parameters"]["message_id"].as_i64(),
         reply_markup: body.get("reply_markup").cloned(),
+        message_id: id,
+        silent: body["disable_notification"] == json!(true),
+        no_preview: body["link_preview_options"]["is_disabled"] == json!(true),
+        uploaded: matches!(kind, Kind::Upload),
+        file_id: file_id.clone(),
         at: now,
-    });
-    let mut message =
-        json!({"message_id": id, "date": 1_780_000_000, "chat": chat_json(chat), "text": text});
+    };
+    let mut message = json!({"message_id": id, "date": 1_780_000_000, "chat": chat_json(chat)});
+    match file_id {
+        None => {
+            message["text"] = json!(text);
+            s.sent.push(sent);
+        }
+        Some(file_id) => {
+            let size = |w: u32, h: u32, n: u32| json!({"file_id": format!("{file_id}{n}"), "file_unique_id": format!("u{file_id}{n}"), "width": w, "height": h, "file_size": 1000 * n});
+            // Telegram answers with every size it made, the largest last; only
+            // the largest's id is what was uploaded (the others are thumbnails).
+            message["photo"] = json!([size(320, 180, 1), {"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1280, "height": 720, "file_size": 90_000}]);
+            message["caption"] = json!(text);
+            s.photos.push(sent);
+        }
+    }
     if let Some(thread) = body["message_thread_id"].as_i64() {
         message["message_thread_id"] = json!(thread);
         message["is_topic_message"] = json!(true);
