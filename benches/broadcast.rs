@@ -1,8 +1,9 @@
 //! Broadcast: one day's post to N = 1,000 targets through a loopback fake Bot API
 //! that enforces Telegram's limits, scaled up tenfold so a run takes seconds
-//! (300 messages/s overall, 1/s per chat). Reports the time as a ratio of the
-//! floor N / rate (goal ≤ 1.05), the 429s provoked (goal 0), duplicates (0) and
-//! losses (0). Run: `cargo bench --bench broadcast`.
+//! (300 messages/s overall, 1/s per chat), text only and then with the day's card.
+//! Reports the time as a ratio of the floor messages / rate (goal ≤ 1.05), the
+//! 429s provoked (goal 0), duplicates (0), losses (0) and uploads (1 with cards).
+//! Run: `cargo bench --bench broadcast`.
 
 #[path = "../tests/it/support/fake_api.rs"]
 #[allow(dead_code, reason = "a bench uses a part of the tests' fake Bot API")]
@@ -21,12 +22,27 @@ const RATE: usize = 300;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    println!(
+        "broadcast to {TARGETS} targets at {RATE} msg/s overall, 1/s per chat (fake Bot API enforcing both)"
+    );
+    broadcast("text only (image = false)", false).await;
+    broadcast("with the day's card (the default)", true).await;
+}
+
+/// One broadcast on a fresh fake and database; the floor is the messages sent
+/// (the card counts as one) divided by the rate.
+async fn broadcast(label: &str, images: bool) {
     let fake = fake_api::FakeApi::start().await;
     fake.enforce_overall(RATE);
     fake.enforce_per_chat(Duration::from_millis(1000));
     let db = tempfile::tempdir().unwrap();
     let targets: String = (0..TARGETS as i64)
-        .map(|i| format!("[[targets]]\nchat = {}\n", -1_002_000_000_000 - i))
+        .map(|i| {
+            format!(
+                "[[targets]]\nchat = {}\nimage = {images}\n",
+                -1_002_000_000_000 - i
+            )
+        })
         .collect();
     let text = format!(
         "data_dir = {:?}\ndatabase = {:?}\napi_url = {:?}\ntimezone = \"UTC\"\npost_time = \"00:00\"\n[limits]\noverall_per_second = {RATE}\nper_chat_per_second = 1\ngroup_per_minute = 20\n{targets}",
@@ -61,23 +77,27 @@ async fn main() {
     let report = publisher.publish_due(clock.now(), &stop).await.unwrap();
     let elapsed = started.elapsed();
 
+    let (texts, photos) = (fake.sent(), fake.photos());
+    let parts_per_target = texts.len() / TARGETS.max(1);
     let mut per_chat: HashMap<i64, usize> = HashMap::new();
-    for m in fake.sent() {
+    for m in texts.iter().chain(&photos) {
         *per_chat.entry(m.chat_id).or_default() += 1;
     }
-    let duplicates: usize = per_chat.values().map(|n| n.saturating_sub(1)).sum();
+    let expected = parts_per_target + usize::from(images);
+    let duplicates: usize = per_chat.values().map(|n| n.saturating_sub(expected)).sum();
     let losses = TARGETS - per_chat.len();
-    let floor = Duration::from_secs_f64(TARGETS as f64 / RATE as f64);
+    let messages = texts.len() + photos.len();
+    let floor = Duration::from_secs_f64(messages as f64 / RATE as f64);
+    println!("{label}:");
     println!(
-        "broadcast to {TARGETS} targets at {RATE} msg/s overall, 1/s per chat (fake Bot API enforcing both)"
-    );
-    println!(
-        "  time {elapsed:.2?}, floor N/rate {floor:.2?}, ratio {:.3} (goal ≤ 1.05)",
+        "  {messages} messages, time {elapsed:.2?}, floor messages/rate {floor:.2?}, ratio {:.3} (goal ≤ 1.05)",
         elapsed.as_secs_f64() / floor.as_secs_f64()
     );
     println!(
-        "  429s provoked {} (goal 0), duplicates {duplicates} (goal 0), losses {losses} (goal 0)",
-        fake.too_many_requests()
+        "  429s provoked {} (goal 0), duplicates {duplicates} (goal 0), losses {losses} (goal 0), uploads {} of {} cards",
+        fake.too_many_requests(),
+        photos.iter().filter(|p| p.uploaded).count(),
+        photos.len()
     );
     println!("  {}", report.summary());
 }

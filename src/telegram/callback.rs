@@ -1,6 +1,7 @@
 //! Every inline button's `callback_data`, typed: one enum, encoded and parsed in
 //! one place, always within Telegram's 64 bytes.
 
+use crate::config::TargetOption;
 use crate::core::answer::{Action, Intent};
 use crate::core::event::EventId;
 
@@ -19,6 +20,8 @@ pub enum Callback {
     CancelRepost(String),
     /// The enable / disable buttons of `/targets`.
     SetTarget { enable: bool, target: i64 },
+    /// A `/settings` button: turn one option of this chat's post on or off.
+    SetOption { option: TargetOption, on: bool },
 }
 
 impl Callback {
@@ -30,6 +33,9 @@ impl Callback {
             Callback::CancelRepost(id) => format!("rp:no:{id}"),
             Callback::SetTarget { enable, target } => {
                 format!("tg:{}:{target}", if *enable { "on" } else { "off" })
+            }
+            Callback::SetOption { option, on } => {
+                format!("opt:{}:{}", option.as_str(), u8::from(*on))
             }
         }
     }
@@ -64,6 +70,18 @@ impl Callback {
                 };
                 let target = id.parse().ok()?;
                 Some(Callback::SetTarget { enable, target })
+            }
+            "opt" => {
+                let (option, on) = rest.split_once(':')?;
+                let on = match on {
+                    "1" => true,
+                    "0" => false,
+                    _ => return None,
+                };
+                Some(Callback::SetOption {
+                    option: TargetOption::parse(option)?,
+                    on,
+                })
             }
             _ => None,
         }
@@ -116,6 +134,10 @@ mod tests {
             "[0-9a-f]{16}".prop_map(Callback::CancelRepost),
             (any::<bool>(), any::<i64>())
                 .prop_map(|(enable, target)| Callback::SetTarget { enable, target }),
+            (0..4usize, any::<bool>()).prop_map(|(i, on)| Callback::SetOption {
+                option: TargetOption::ALL[i],
+                on
+            }),
         ]
     }
 

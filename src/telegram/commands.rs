@@ -33,6 +33,8 @@ pub enum Command {
     Subscribe,
     #[command(description = "إلغاء الاشتراك")]
     Unsubscribe,
+    #[command(description = "خيارات المنشور اليومي هنا: الصورة والتنبيه والتثبيت")]
+    Settings,
     #[command(description = "عن البوت ومصادره")]
     About,
 }

@@ -49,7 +49,8 @@ fn messages() -> UpdateHandler<HandlerError> {
             .branch(dptree::case![Command::Date(text)].endpoint(commands::date))
             .branch(dptree::case![Command::Battles].endpoint(commands::battles))
             .branch(dptree::case![Command::Subscribe].endpoint(subscription::subscribe))
-            .branch(dptree::case![Command::Unsubscribe].endpoint(subscription::unsubscribe)),
+            .branch(dptree::case![Command::Unsubscribe].endpoint(subscription::unsubscribe))
+            .branch(dptree::case![Command::Settings].endpoint(subscription::settings)),
         )
         .branch(
             dptree::filter_map(|msg: Message, me: Me| {
@@ -98,6 +99,10 @@ fn buttons() -> UpdateHandler<HandlerError> {
         .branch(
             dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Callback::parse))
                 .branch(admin_only)
+                .branch(
+                    dptree::case![Callback::SetOption { option, on }]
+                        .endpoint(subscription::on_setting),
+                )
                 .endpoint(questions::on_button),
         )
         .endpoint(questions::on_unknown_button)

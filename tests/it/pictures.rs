@@ -335,3 +335,79 @@ async fn issue_14_related_events_are_deep_links_that_open_their_story() {
     assert!(sent[0].text.contains("نص عربي عن كاسينو."));
     bot.stop().await;
 }
+
+/// A subscribed chat's administrators set its options with `/settings`; a
+/// member who is not one cannot, and a button pressed twice changes nothing more.
+#[tokio::test]
+async fn issue_14_a_subscribed_group_sets_its_options_with_buttons() {
+    use support::updates::{callback, message};
+    let (group, admin, member) = (-100_555, 11, 12);
+    let bot = support::spawn_bot("").await;
+    let fake = &bot.fake;
+    fake.set_member(group, admin, "creator");
+    fake.push_update(message(group, admin, 1, "/subscribe"));
+    fake.push_update(message(group, admin, 2, "/settings"));
+    let sent = fake
+        .wait_for(std::time::Duration::from_secs(10), "the settings", |s| {
+            s.len() >= 2
+        })
+        .await;
+    assert!(
+        sent[1].text.contains("صورة اليوم مع المنشور: مفعّل"),
+        "{}",
+        sent[1].text
+    );
+    let buttons = sent[1].reply_markup.as_ref().expect("buttons").to_string();
+    assert!(
+        buttons.contains("opt:image:0") && buttons.contains("opt:pin:1"),
+        "{buttons}"
+    );
+
+    fake.push_update(callback(group, member, "opt:pin:1"));
+    fake.push_update(callback(group, admin, "opt:image:0"));
+    fake.wait_for_calls("editMessageText", 1, std::time::Duration::from_secs(10))
+        .await;
+    let target = bot.db.target_by_chat(group).await.unwrap().unwrap();
+    assert!(!target.image, "the administrator turned the picture off");
+    assert!(!target.pin, "a member cannot turn pinning on");
+    let edit = &fake.calls("editMessageText")[0];
+    assert!(
+        edit["text"]
+            .as_str()
+            .unwrap()
+            .contains("صورة اليوم مع المنشور: معطّل")
+    );
+    assert!(edit["reply_markup"].to_string().contains("opt:image:1"));
+    let answers = fake.calls("answerCallbackQuery");
+    assert!(
+        answers
+            .iter()
+            .any(|a| a["text"] == json!("هذا الخيار لمشرفي المجموعة فقط.")),
+        "{answers:?}"
+    );
+    bot.stop().await;
+}
+
+/// A configured channel's options belong to the operator: `/settings` in a
+/// private chat that is a config target shows them without buttons.
+#[tokio::test]
+async fn issue_14_a_configured_chat_shows_its_options_without_buttons() {
+    let user = 4321;
+    let bot = support::spawn_bot(&format!("[[targets]]\nchat = {user}\npin = true\n")).await;
+    bot.fake
+        .push_update(support::updates::message(user, user, 1, "/settings"));
+    let sent = bot
+        .fake
+        .wait_for(std::time::Duration::from_secs(10), "the settings", |s| {
+            !s.is_empty()
+        })
+        .await;
+    assert!(
+        sent[0].text.contains("تثبيت منشور اليوم: مفعّل"),
+        "{}",
+        sent[0].text
+    );
+    assert!(sent[0].text.contains("مشغّل البوت"));
+    assert!(sent[0].reply_markup.is_none());
+    bot.stop().await;
+}

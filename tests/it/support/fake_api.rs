@@ -450,7 +450,7 @@ async fn respond(
         "sendmessage" => send(state, body, Kind::Text).await,
         "sendphoto" => match photo_of(state, body) {
             Ok(kind) => send(state, body, kind).await,
-            Err(response) => response,
+            Err(description) => error(400, description, None),
         },
         "pinchatmessage" => {
             let chat = chat_id_of(body);
@@ -541,10 +541,11 @@ enum Kind {
 
 /// Checks a sendPhoto as Telegram would: a known file_id, or PNG bytes, and a
 /// caption within 1,024 UTF-16 units.
-fn photo_of(state: &Arc<Mutex<Inner>>, body: &Value) -> Result<Kind, Response> {
+/// The error is Telegram's description of a 400.
+fn photo_of(state: &Arc<Mutex<Inner>>, body: &Value) -> Result<Kind, &'static str> {
     let caption = body["caption"].as_str().unwrap_or_default();
     if caption.encode_utf16().count() > 1024 {
-        return Err(error(400, "Bad Request: message caption is too long", None));
+        return Err("Bad Request: message caption is too long");
     }
     // teloxide sends an upload as `photo = "attach://<name>"` and the bytes in
     // the part `<name>`, as the Bot API allows.
@@ -560,12 +561,8 @@ fn photo_of(state: &Arc<Mutex<Inner>>, body: &Value) -> Result<Kind, Response> {
             Ok(Kind::Known(id.clone()))
         }
         Value::Object(file) if file["png"] == json!(true) => Ok(Kind::Upload),
-        Value::Object(_) => Err(error(400, "Bad Request: IMAGE_PROCESS_FAILED", None)),
-        _ => Err(error(
-            400,
-            "Bad Request: wrong file identifier/HTTP URL specified",
-            None,
-        )),
+        Value::Object(_) => Err("Bad Request: IMAGE_PROCESS_FAILED"),
+        _ => Err("Bad Request: wrong file identifier/HTTP URL specified"),
     }
 }
 
