@@ -11,7 +11,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::core::answer;
 use crate::core::calendar::{self, Clock, MonthDay, SystemClock};
 use crate::core::card::{self, Card};
@@ -342,9 +342,11 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
         // One process sends for a database at a time (README, "Running two
         // processes"): a running `dhikra run` is handed the work; another
         // `dhikra post` is waited for.
-        let lead = match leader::try_lead(&database, Holder::Post)? {
+        // Opened first: a new database gets its tables (PostgreSQL's `leader` too).
+        Db::open(&database).await?;
+        let lead = match leader::try_lead(&database, Holder::Post).await? {
             Some(lead) => lead,
-            None => match leader::holder(&database)? {
+            None => match leader::holder(&database).await? {
                 Some((Holder::Run, pid)) => {
                     return hand_over(&database, date, &request, pid, out).await;
                 }
@@ -365,7 +367,7 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
 
 /// Hands the post to the `dhikra run` leading the database and prints its report.
 async fn hand_over(
-    database: &Path,
+    database: &Database,
     date: NaiveDate,
     request: &PostRequest,
     pid: u32,

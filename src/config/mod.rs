@@ -94,6 +94,91 @@ impl FromStr for ChatTarget {
     }
 }
 
+/// Where the delivery log lives: an SQLite file (the default: no set-up, one
+/// machine), or a PostgreSQL server (`postgres://…`) that replicas on several
+/// machines share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(PostgresUrl),
+}
+
+impl Database {
+    /// `postgres://` or `postgresql://` selects PostgreSQL; anything else is a file path.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("is empty".into());
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return PostgresUrl::parse(s).map(Database::Postgres);
+        }
+        Ok(Database::Sqlite(PathBuf::from(s)))
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// A PostgreSQL URL. It prints (Display and Debug alike) as host, port, user
+/// and database only: the password never reaches a log line or an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(url::Url);
+
+impl PostgresUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let url = url::Url::parse(s).map_err(|e| {
+            // The URL is not echoed: it may hold a password.
+            format!("is not a valid postgres:// URL ({e})")
+        })?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("a postgres:// URL needs a host".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL with its password, for the driver only.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// This URL inside `schema` (a test's own), password kept.
+    pub fn with_search_path(&self, schema: &str) -> Self {
+        let mut url = self.0.clone();
+        url.query_pairs_mut()
+            .append_pair("options[search_path]", schema);
+        Self(url)
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.0;
+        let user = match url.username() {
+            "" => String::new(),
+            user => format!("{user}@"),
+        };
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        write!(
+            f,
+            "postgres://{user}{}{port}{}",
+            url.host_str().unwrap_or_default(),
+            url.path()
+        )
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
+}
+
 /// A local wall-clock time such as 09:00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostTime(pub NaiveTime);
@@ -239,7 +324,7 @@ pub struct Config {
     pub leap_day: LeapDayRule,
     pub style: Style,
     pub data_dir: PathBuf,
-    pub database: PathBuf,
+    pub database: Database,
     pub api_url: Option<String>,
     /// How long after the post time a missed post is still sent; `None`: the rest of the local day.
     pub catch_up_minutes: Option<u32>,

@@ -2,7 +2,7 @@
 //! `DHIKRA_*` environment overlay, turned section by section into the typed
 //! values of `Config`. Every error names its key and why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use chrono::NaiveTime;
@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::config::{
-    ChatTarget, ConfigError, Limits, PostTime, Retries, TargetConfig, TargetOptions, Webhook,
-    key_err,
+    ChatTarget, ConfigError, Database, Limits, PostTime, Retries, TargetConfig, TargetOptions,
+    Webhook, key_err,
 };
 use crate::core::arabic::{Digits, MonthStyle};
 use crate::core::calendar::LeapDayRule;
@@ -152,13 +152,10 @@ impl Env<'_> {
         Ok((timezone, post_time, leap_day, Style { months, digits }))
     }
 
-    pub(super) fn database(&self, raw: &RawConfig) -> Result<PathBuf, ConfigError> {
+    pub(super) fn database(&self, raw: &RawConfig) -> Result<Database, ConfigError> {
         let database = self.pick("database", raw.database.clone());
-        let database = PathBuf::from(database.unwrap_or_else(|| "dhikra.db".into()));
-        if database.as_os_str().is_empty() {
-            return Err(key_err("database", "is empty"));
-        }
-        Ok(database)
+        Database::parse(&database.unwrap_or_else(|| "dhikra.db".into()))
+            .map_err(|why| key_err("database", why))
     }
 
     pub(super) fn api_url(&self, raw: &RawConfig) -> Result<Option<String>, ConfigError> {

@@ -1,7 +1,6 @@
 //! The `audit` table: every admin action and every refused attempt.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::db::{Db, Result, ts};
 
@@ -67,32 +66,34 @@ impl Db {
         outcome: &AuditOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, user_id, action, detail, result) VALUES (?, ?, ?, ?, ?)",
+        on!(self, pool => sqlx::query(
+            "INSERT INTO audit (at, user_id, action, detail, result) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(ts(now))
         .bind(user_id.map(|u| u as i64))
         .bind(action)
         .bind(detail)
         .bind(outcome.to_string())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT at, user_id, action, COALESCE(detail, '') AS detail, result FROM audit ORDER BY id DESC LIMIT ?")
+        type Row = (String, Option<i64>, String, String, String);
+        let rows: Vec<Row> = on!(self, pool => sqlx::query_as("SELECT at, user_id, action, COALESCE(detail, '') AS detail, result FROM audit ORDER BY id DESC LIMIT $1")
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_all(pool)
+            .await)?;
         Ok(rows
             .into_iter()
-            .map(|r| AuditEntry {
-                at: r.get("at"),
-                user_id: r.get("user_id"),
-                action: r.get("action"),
-                detail: r.get("detail"),
-                outcome: AuditOutcome::from(r.get::<String, _>("result").as_str()),
+            .map(|(at, user_id, action, detail, result)| AuditEntry {
+                at,
+                user_id,
+                action,
+                detail,
+                outcome: AuditOutcome::from(result.as_str()),
             })
             .collect())
     }

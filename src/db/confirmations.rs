@@ -2,7 +2,6 @@
 //! that uses it decides between a double press and two admins at once.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::db::{Db, Result, parse_ts, ts};
 
@@ -31,9 +30,9 @@ pub enum Confirmed {
 
 impl Db {
     pub async fn create_confirmation(&self, c: &Confirmation, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
+        on!(self, pool => sqlx::query(
             "INSERT INTO confirmations (id, admin_id, date, event_id, target, state, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
         )
         .bind(&c.id)
         .bind(c.admin_id)
@@ -42,60 +41,71 @@ impl Db {
         .bind(&c.target)
         .bind(ts(now))
         .bind(ts(c.expires_at))
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Uses a confirmation once: the single `UPDATE` decides between a double press
     /// and two admins pressing at the same moment.
     pub async fn use_confirmation(&self, id: &str, now: DateTime<Utc>) -> Result<Confirmed> {
-        let used = sqlx::query("UPDATE confirmations SET state = 'done' WHERE id = ? AND state = 'pending' AND expires_at > ?")
+        let used = on!(self, pool => sqlx::query("UPDATE confirmations SET state = 'done' WHERE id = $1 AND state = 'pending' AND expires_at > $2")
             .bind(id)
             .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
-        let row = sqlx::query("SELECT id, admin_id, date, event_id, target, state, expires_at FROM confirmations WHERE id = ?")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        type Row = (
+            String,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+        );
+        let row: Option<Row> = on!(self, pool => sqlx::query_as("SELECT id, admin_id, date, event_id, target, state, expires_at FROM confirmations WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
+            .fetch_optional(pool)
+            .await)?;
+        let Some((id, admin_id, date, event_id, target, state, expires_at)) = row else {
             return Ok(Confirmed::Missing);
         };
         let c = Confirmation {
-            id: row.get("id"),
-            admin_id: row.get("admin_id"),
-            date: row.get("date"),
-            event_id: row.get("event_id"),
-            target: row.get("target"),
-            expires_at: parse_ts(&row.get::<String, _>("expires_at")).unwrap_or(now),
+            id,
+            admin_id,
+            date,
+            event_id,
+            target,
+            expires_at: parse_ts(&expires_at).unwrap_or(now),
         };
-        Ok(
-            match (used.rows_affected(), row.get::<String, _>("state").as_str()) {
-                (1, _) => Confirmed::Go(c),
-                (_, "done") => Confirmed::AlreadyUsed,
-                (_, "cancelled") => Confirmed::Cancelled,
-                _ => Confirmed::Expired,
-            },
-        )
+        Ok(match (used, state.as_str()) {
+            (1, _) => Confirmed::Go(c),
+            (_, "done") => Confirmed::AlreadyUsed,
+            (_, "cancelled") => Confirmed::Cancelled,
+            _ => Confirmed::Expired,
+        })
     }
 
     pub async fn cancel_confirmation(&self, id: &str) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE confirmations SET state = 'cancelled' WHERE id = ? AND state = 'pending'",
+        let r = on!(self, pool => sqlx::query(
+            "UPDATE confirmations SET state = 'cancelled' WHERE id = $1 AND state = 'pending'",
         )
         .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(r == 1)
     }
 
     pub async fn set_confirmation_result(&self, id: &str, result: &str) -> Result<()> {
-        sqlx::query("UPDATE confirmations SET result = ? WHERE id = ?")
+        on!(self, pool => sqlx::query("UPDATE confirmations SET result = $1 WHERE id = $2")
             .bind(result)
             .bind(id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

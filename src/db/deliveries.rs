@@ -2,7 +2,7 @@
 //! claimed by inserting it. The README's "Delivery guarantees" rest on it.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 use crate::db::{Db, Result, parse_ts, ts};
 
@@ -39,7 +39,8 @@ pub enum Claim {
 
 /// Where one part stands in the delivery log (the `status` column, as text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(rename_all = "lowercase")]
+// PostgreSQL: a TEXT column, not an enum type of its own.
+#[sqlx(rename_all = "lowercase", type_name = "text")]
 pub enum DeliveryStatus {
     /// Owned, no request made yet: safe to resend if the owner dies.
     Claimed,
@@ -88,6 +89,23 @@ enum Gone<'a> {
     LeaseOver,
 }
 
+/// Runs an `UPDATE … WHERE target_id = $n AND local_date = $n+1 AND part = $n+2`:
+/// the other parameters first, the slot's three always last.
+macro_rules! update_slot {
+    ($db:expr, $sql:literal, $slot:expr $(, $arg:expr)*) => {{
+        let slot: Slot<'_> = $slot;
+        on!($db, pool => sqlx::query($sql)
+            $(.bind($arg))*
+            .bind(slot.target)
+            .bind(slot.key)
+            .bind(i64::from(slot.part))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }};
+}
+
 /// Column list as a macro so every query stays a literal (`concat!`), as sqlx requires.
 macro_rules! delivery_columns {
     () => {
@@ -105,77 +123,56 @@ impl Db {
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Claim> {
-        let inserted = sqlx::query(
+        let inserted = on!(self, pool => sqlx::query(
             "INSERT INTO deliveries (target_id, local_date, part, parts, status, owner, lease_until, claimed_at, updated_at)
-             VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, 'claimed', $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(slot.target)
         .bind(slot.key)
-        .bind(slot.part)
-        .bind(parts)
+        .bind(i64::from(slot.part))
+        .bind(i64::from(parts))
         .bind(owner)
         .bind(ts(lease_until))
         .bind(ts(now))
         .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 1 {
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if inserted == 1 {
             return Ok(Claim::Acquired);
         }
-        let retaken = sqlx::query(
-            "UPDATE deliveries SET status = 'claimed', owner = ?, lease_until = ?, updated_at = ?
-             WHERE target_id = ? AND local_date = ? AND part = ? AND status = 'retry' AND not_before <= ?",
+        let retaken = on!(self, pool => sqlx::query(
+            "UPDATE deliveries SET status = 'claimed', owner = $1, lease_until = $2, updated_at = $3
+             WHERE target_id = $4 AND local_date = $5 AND part = $6 AND status = 'retry' AND not_before <= $7",
         )
         .bind(owner)
         .bind(ts(lease_until))
         .bind(ts(now))
         .bind(slot.target)
         .bind(slot.key)
-        .bind(slot.part)
+        .bind(i64::from(slot.part))
         .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
-        if retaken.rows_affected() == 1 {
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if retaken == 1 {
             return Ok(Claim::Acquired);
         }
-        let row = sqlx::query("SELECT status, not_before, last_error FROM deliveries WHERE target_id = ? AND local_date = ? AND part = ?")
+        let (status, not_before, last_error): (DeliveryStatus, Option<String>, Option<String>) = on!(self, pool => sqlx::query_as("SELECT status, not_before, last_error FROM deliveries WHERE target_id = $1 AND local_date = $2 AND part = $3")
             .bind(slot.target)
             .bind(slot.key)
-            .bind(slot.part)
-            .fetch_one(&self.pool)
-            .await?;
-        let status: DeliveryStatus = row.get("status");
+            .bind(i64::from(slot.part))
+            .fetch_one(pool)
+            .await)?;
         Ok(match status {
             DeliveryStatus::Sent => Claim::AlreadySent,
             DeliveryStatus::Claimed | DeliveryStatus::Sending => Claim::InFlight,
-            DeliveryStatus::Retry => Claim::RetryLater(
-                row.get::<Option<String>, _>("not_before")
-                    .as_deref()
-                    .and_then(parse_ts)
-                    .unwrap_or(now),
-            ),
-            DeliveryStatus::Failed => Claim::Failed(
-                row.get::<Option<String>, _>("last_error")
-                    .unwrap_or_default(),
-            ),
+            DeliveryStatus::Retry => {
+                Claim::RetryLater(not_before.as_deref().and_then(parse_ts).unwrap_or(now))
+            }
+            DeliveryStatus::Failed => Claim::Failed(last_error.unwrap_or_default()),
             DeliveryStatus::Unknown => Claim::Unknown,
         })
-    }
-
-    /// Runs an `UPDATE … WHERE target_id = ? AND local_date = ? AND part = ?` whose
-    /// other parameters are bound already: the slot's three always come last.
-    async fn update_slot(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-        slot: Slot<'_>,
-    ) -> Result<()> {
-        query
-            .bind(slot.target)
-            .bind(slot.key)
-            .bind(slot.part)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// Marks the request as on the wire (extending the lease and counting the attempt);
@@ -186,16 +183,24 @@ impl Db {
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
-            .bind(ts(lease_until))
-            .bind(ts(now)), slot).await
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5",
+            slot,
+            ts(lease_until),
+            ts(now)
+        )
     }
 
     /// Telegram answered with an error: nothing was posted, the part is ours again.
     pub async fn end_attempt(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
-        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'claimed', last_error = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ? AND status = 'sending'")
-            .bind(error)
-            .bind(ts(now)), slot).await
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'claimed', last_error = $1, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5 AND status = 'sending'",
+            slot,
+            error,
+            ts(now)
+        )
     }
 
     pub async fn mark_sent(
@@ -204,10 +209,14 @@ impl Db {
         message_id: i32,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'sent', message_id = ?, owner = NULL, lease_until = NULL, sent_at = ?, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
-            .bind(message_id)
-            .bind(ts(now))
-            .bind(ts(now)), slot).await
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'sent', message_id = $1, owner = NULL, lease_until = NULL, sent_at = $2, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
+            slot,
+            i64::from(message_id),
+            ts(now),
+            ts(now)
+        )
     }
 
     pub async fn mark_retry(
@@ -217,16 +226,24 @@ impl Db {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'retry', not_before = ?, last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
-            .bind(ts(not_before))
-            .bind(error)
-            .bind(ts(now)), slot).await
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_until = NULL, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
+            slot,
+            ts(not_before),
+            error,
+            ts(now)
+        )
     }
 
     pub async fn mark_failed(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
-        self.update_slot(sqlx::query("UPDATE deliveries SET status = 'failed', last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE target_id = ? AND local_date = ? AND part = ?")
-            .bind(error)
-            .bind(ts(now)), slot).await
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'failed', last_error = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5",
+            slot,
+            error,
+            ts(now)
+        )
     }
 
     /// Settles rows whose owner is gone (lease over, or a dead process on this host):
@@ -237,76 +254,96 @@ impl Db {
         now: DateTime<Utc>,
         is_dead: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<Delivery>> {
-        let owners: Vec<String> = sqlx::query_scalar("SELECT DISTINCT owner FROM deliveries WHERE status IN ('claimed', 'sending') AND owner IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?;
+        let owners: Vec<String> = on!(self, pool => sqlx::query_scalar("SELECT DISTINCT owner FROM deliveries WHERE status IN ('claimed', 'sending') AND owner IS NOT NULL")
+            .fetch_all(pool)
+            .await)?;
         for owner in owners.iter().filter(|o| is_dead(o)) {
             self.release(now, Gone::Owner(owner)).await?;
         }
         self.release(now, Gone::LeaseOver).await?;
-        Ok(sqlx::query_as::<_, Delivery>(concat!("SELECT ", delivery_columns!(), " FROM deliveries WHERE status = 'unknown' AND alerted = 0 ORDER BY target_id, local_date, part"))
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            on!(self, pool => sqlx::query_as::<_, Delivery>(concat!("SELECT ", delivery_columns!(), " FROM deliveries WHERE status = 'unknown' AND alerted = FALSE ORDER BY target_id, local_date, part"))
+            .fetch_all(pool)
+            .await)?,
+        )
     }
 
     async fn release(&self, now: DateTime<Utc>, gone: Gone<'_>) -> Result<()> {
         // sqlx wants literal SQL, so each condition has its own pair of statements.
         let (retry, unknown, value, why) = match gone {
             Gone::Owner(owner) => (
-                "UPDATE deliveries SET status = 'retry', not_before = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE status = 'claimed' AND owner = ?",
-                "UPDATE deliveries SET status = 'unknown', last_error = ?, updated_at = ? WHERE status = 'sending' AND owner = ?",
+                "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'claimed' AND owner = $3",
+                "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND owner = $3",
                 owner.to_owned(),
                 "the sending process stopped mid-send",
             ),
             Gone::LeaseOver => (
-                "UPDATE deliveries SET status = 'retry', not_before = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE status = 'claimed' AND lease_until < ?",
-                "UPDATE deliveries SET status = 'unknown', last_error = ?, updated_at = ? WHERE status = 'sending' AND lease_until < ?",
+                "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'claimed' AND lease_until < $3",
+                "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND lease_until < $3",
                 ts(now),
                 "the send lease ran out",
             ),
         };
-        sqlx::query(retry)
+        on!(self, pool => sqlx::query(retry)
             .bind(ts(now))
             .bind(ts(now))
             .bind(&value)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(unknown)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on!(self, pool => sqlx::query(unknown)
             .bind(why)
             .bind(ts(now))
             .bind(&value)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn mark_alerted(&self, slot: Slot<'_>) -> Result<()> {
-        sqlx::query(
-            "UPDATE deliveries SET alerted = 1 WHERE target_id = ? AND local_date = ? AND part = ?",
+        on!(self, pool => sqlx::query(
+            "UPDATE deliveries SET alerted = TRUE WHERE target_id = $1 AND local_date = $2 AND part = $3",
         )
         .bind(slot.target)
         .bind(slot.key)
-        .bind(slot.part)
-        .execute(&self.pool)
-        .await?;
+        .bind(i64::from(slot.part))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
+    /// Whether any part of this delivery after `part` has a row (claimed or beyond).
+    pub async fn later_part_claimed(&self, slot: Slot<'_>) -> Result<bool> {
+        let row: Option<(i64,)> = on!(self, pool => sqlx::query_as(
+            "SELECT part FROM deliveries WHERE target_id = $1 AND local_date = $2 AND part > $3 LIMIT 1",
+        )
+        .bind(slot.target)
+        .bind(slot.key)
+        .bind(i64::from(slot.part))
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.is_some())
+    }
+
     pub async fn deliveries(&self, key: &str) -> Result<Vec<Delivery>> {
-        Ok(sqlx::query_as::<_, Delivery>(concat!(
+        Ok(on!(self, pool => sqlx::query_as::<_, Delivery>(concat!(
             "SELECT ",
             delivery_columns!(),
-            " FROM deliveries WHERE local_date = ? ORDER BY target_id, part"
+            " FROM deliveries WHERE local_date = $1 ORDER BY target_id, part"
         ))
         .bind(key)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// The most recent delivery row of each target.
     pub async fn last_deliveries(&self) -> Result<Vec<Delivery>> {
-        Ok(sqlx::query_as::<_, Delivery>(concat!("SELECT ", delivery_columns!(), " FROM deliveries d WHERE updated_at = (SELECT MAX(updated_at) FROM deliveries e WHERE e.target_id = d.target_id) ORDER BY target_id"))
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(
+            on!(self, pool => sqlx::query_as::<_, Delivery>(concat!("SELECT ", delivery_columns!(), " FROM deliveries d WHERE updated_at = (SELECT MAX(updated_at) FROM deliveries e WHERE e.target_id = d.target_id) ORDER BY target_id"))
+        .fetch_all(pool)
+        .await)?,
+        )
     }
 }

@@ -1,12 +1,29 @@
-//! The database (SQLite through sqlx): targets, the delivery log, admin
-//! confirmations and the audit log. Every answer to "has this been sent?" comes
-//! from here, never from memory. One file per table; this one opens the database.
+//! The database: targets, the delivery log, admin confirmations and the audit
+//! log. Every answer to "has this been sent?" comes from here, never from
+//! memory. One file per table; this one opens the database.
+//!
+//! Two engines behind one API: SQLite (a file, the default, no set-up) and
+//! PostgreSQL (a server, for replicas on several machines). Every query is
+//! written once with `$1` placeholders, which sqlx's SQLite driver reads as
+//! PostgreSQL does, and run on either pool by [`on!`]: each arm is compiled
+//! and type-checked for its own engine, so no query is left untried on one.
+
+/// Runs `$body` with `$pool` bound to the pool of the engine in use.
+macro_rules! on {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.pool {
+            $crate::db::Pool::Sqlite($pool) => $body,
+            $crate::db::Pool::Postgres($pool) => $body,
+        }
+    };
+}
 
 mod audit;
 mod confirmations;
 mod deliveries;
 mod requests;
 mod targets;
+pub mod testing;
 
 pub use audit::{AuditEntry, AuditOutcome};
 pub use confirmations::{Confirmation, Confirmed};
@@ -19,14 +36,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::config::{Database, PostgresUrl};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("database {path}: {source}")]
-    Open { path: String, source: sqlx::Error },
+    /// `what` names the file, or the server's host and database — never a password.
+    #[error("database {what}: {source}")]
+    Open { what: String, source: sqlx::Error },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -48,17 +69,34 @@ pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+/// The pool of the engine in use (see [`on!`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
 impl Db {
-    /// Opens (creating if missing) the database in WAL mode and applies the migrations.
-    pub async fn open(path: &Path) -> Result<Self> {
+    /// Opens the database named in the config and applies its migrations.
+    pub async fn open(database: &Database) -> Result<Self> {
+        match database {
+            Database::Sqlite(path) => Self::open_sqlite(path).await,
+            Database::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    /// Opens (creating if missing) an SQLite file in WAL mode.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let what = path.display().to_string();
+        let open_err = |source| StorageError::Open {
+            what: what.clone(),
+            source,
+        };
         let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|source| StorageError::Open {
-                path: path.display().to_string(),
-                source,
-            })?
+            .map_err(open_err)?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -69,12 +107,39 @@ impl Db {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StorageError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+            .map_err(open_err)?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Connects to a PostgreSQL server (a URL may name a schema with
+    /// `options[search_path]=…`: each test has its own).
+    pub async fn open_postgres(url: &PostgresUrl) -> Result<Self> {
+        let open_err = |source| StorageError::Open {
+            what: url.to_string(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url.expose()).map_err(open_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Which engine this is: `sqlite` or `postgres` (for `/status` and logs).
+    pub fn engine(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
     }
 }
 
@@ -84,9 +149,34 @@ mod tests {
     use crate::config::TargetConfig;
     use chrono::TimeZone;
 
-    async fn db() -> (Db, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        (Db::open(&dir.path().join("t.db")).await.unwrap(), dir)
+    /// The storage suite, once per engine: `$name::sqlite` always,
+    /// `$name::postgres` against `DHIKRA_TEST_POSTGRES_URL` (listed as ignored,
+    /// with the reason, when it is not set; failing when it is set and the
+    /// server cannot be reached).
+    macro_rules! on_both {
+        ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+            mod $name {
+                use super::*;
+
+                async fn body($db: Db) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let dir = tempfile::tempdir().unwrap();
+                    body(Db::open_sqlite(&dir.path().join("t.db")).await.unwrap()).await;
+                }
+
+                #[tokio::test]
+                #[cfg_attr(
+                    not(postgres_tests),
+                    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+                )]
+                async fn postgres() {
+                    let scratch = crate::db::testing::Scratch::new().await;
+                    body(Db::open_postgres(&scratch.url).await.unwrap()).await;
+                }
+            }
+        )*};
     }
 
     fn t0() -> DateTime<Utc> {
@@ -111,9 +201,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_part_is_claimed_once() {
-        let (db, _d) = db().await;
+    on_both! {
+    async fn a_part_is_claimed_once(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
         let slot = Slot {
@@ -137,9 +226,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_retry_row_is_reclaimed_only_after_its_time() {
-        let (db, _d) = db().await;
+    async fn a_retry_row_is_reclaimed_only_after_its_time(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
         let lease = t0() + chrono::Duration::minutes(5);
@@ -156,9 +243,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_dead_owners_unsent_claim_is_retried_at_once() {
-        let (db, _d) = db().await;
+    async fn a_dead_owners_unsent_claim_is_retried_at_once(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
         db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
@@ -176,9 +261,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_dead_owner_mid_request_leaves_an_unknown_row() {
-        let (db, _d) = db().await;
+    async fn a_dead_owner_mid_request_leaves_an_unknown_row(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
         db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
@@ -197,9 +280,7 @@ mod tests {
         assert!(db.expire_stale(t0(), &|_| false).await.unwrap().is_empty());
     }
 
-    #[tokio::test]
-    async fn config_sync_keeps_state_and_marks_removed() {
-        let (db, _d) = db().await;
+    async fn config_sync_keeps_state_and_marks_removed(db: Db) {
         db.sync_config_targets(&[cfg("-1001"), cfg("@dhikra_test")], t0())
             .await
             .unwrap();
@@ -220,9 +301,7 @@ mod tests {
         assert_eq!(db.targets().await.unwrap().len(), 1);
     }
 
-    #[tokio::test]
-    async fn subscriptions_come_and_go_but_config_targets_stay() {
-        let (db, _d) = db().await;
+    async fn subscriptions_come_and_go_but_config_targets_stay(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         assert_eq!(
             db.subscribe(555, "private", None, t0()).await.unwrap(),
@@ -248,5 +327,69 @@ mod tests {
             db.subscribe(555, "private", None, t0()).await.unwrap(),
             Subscription::Added
         );
+    }
+
+        async fn confirmations_are_used_once(db: Db) {
+            let c = Confirmation {
+                id: "00ff00ff00ff00ff".into(),
+                admin_id: 7,
+                date: "2027-06-04".into(),
+                event_id: Some("rome-liberation".into()),
+                target: None,
+                expires_at: t0() + chrono::Duration::minutes(10),
+            };
+            db.create_confirmation(&c, t0()).await.unwrap();
+            assert_eq!(db.use_confirmation(&c.id, t0()).await.unwrap(), Confirmed::Go(c.clone()));
+            assert_eq!(db.use_confirmation(&c.id, t0()).await.unwrap(), Confirmed::AlreadyUsed);
+            assert_eq!(db.use_confirmation("missing", t0()).await.unwrap(), Confirmed::Missing);
+            let late = Confirmation { id: "late".into(), ..c.clone() };
+            db.create_confirmation(&late, t0()).await.unwrap();
+            let after = t0() + chrono::Duration::hours(1);
+            assert_eq!(db.use_confirmation("late", after).await.unwrap(), Confirmed::Expired);
+            let gone = Confirmation { id: "gone".into(), ..c };
+            db.create_confirmation(&gone, t0()).await.unwrap();
+            assert!(db.cancel_confirmation("gone").await.unwrap());
+            assert_eq!(db.use_confirmation("gone", t0()).await.unwrap(), Confirmed::Cancelled);
+            db.set_confirmation_result("gone", "cancelled by admin").await.unwrap();
+        }
+
+        async fn the_audit_log_reads_back_newest_first(db: Db) {
+            db.audit(Some(7), "repost", "06-04", &AuditOutcome::Ok, t0()).await.unwrap();
+            db.audit(None, "button", "x", &AuditOutcome::Refused, t0()).await.unwrap();
+            let log = db.recent_audit(10).await.unwrap();
+            assert_eq!(log.len(), 2);
+            assert_eq!((log[0].user_id, log[0].outcome.clone()), (None, AuditOutcome::Refused));
+            assert_eq!((log[1].user_id, log[1].action.as_str()), (Some(7), "repost"));
+        }
+
+        async fn post_requests_are_taken_once_and_finished(db: Db) {
+            let id = db.request_post("2027-06-04", Some("@ch"), true, t0()).await.unwrap();
+            let taken = db.take_post_request(t0()).await.unwrap().expect("one waiting");
+            assert_eq!((taken.id, taken.force, taken.target.as_deref()), (id, true, Some("@ch")));
+            assert!(db.take_post_request(t0()).await.unwrap().is_none());
+            db.finish_post_request(id, "sent 1", 0, t0()).await.unwrap();
+            let done = db.post_request(id).await.unwrap().unwrap();
+            assert_eq!((done.summary.as_deref(), done.failed), (Some("sent 1"), Some(0)));
+        }
+
+        async fn target_options_are_kept_and_set(db: Db) {
+            let mut quiet = cfg("-1001");
+            quiet.options.silent = true;
+            quiet.options.image = false;
+            db.sync_config_targets(&[quiet], t0()).await.unwrap();
+            let t = db.targets().await.unwrap().remove(0);
+            assert!(t.silent && !t.image && !t.pin);
+            db.set_option(t.id, crate::config::TargetOption::Pin, true, t0()).await.unwrap();
+            assert!(db.target(t.id).await.unwrap().unwrap().pin);
+        }
+
+        async fn a_later_part_is_seen_before_the_card(db: Db) {
+            db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+            let id = db.targets().await.unwrap()[0].id;
+            let card = Slot { target: id, key: "k", part: 0 };
+            assert!(!db.later_part_claimed(card).await.unwrap());
+            db.claim(k(id), 1, "a", t0(), t0()).await.unwrap();
+            assert!(db.later_part_claimed(card).await.unwrap());
+        }
     }
 }

@@ -25,27 +25,27 @@ impl Db {
         force: bool,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO post_requests (date, target, force, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        let id = on!(self, pool => sqlx::query_scalar(
+            "INSERT INTO post_requests (date, target, force, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(date)
         .bind(target)
         .bind(force)
         .bind(ts(now))
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         Ok(id)
     }
 
     /// The oldest request no one has started, now marked started.
     pub async fn take_post_request(&self, now: DateTime<Utc>) -> Result<Option<PostRequest>> {
-        Ok(sqlx::query_as::<_, PostRequest>(
-            "UPDATE post_requests SET started_at = ? WHERE id = (SELECT id FROM post_requests WHERE started_at IS NULL ORDER BY id LIMIT 1)
+        Ok(on!(self, pool => sqlx::query_as::<_, PostRequest>(
+            "UPDATE post_requests SET started_at = $1 WHERE id = (SELECT id FROM post_requests WHERE started_at IS NULL ORDER BY id LIMIT 1)
              RETURNING id, date, target, force, done_at, summary, failed",
         )
         .bind(ts(now))
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     pub async fn finish_post_request(
@@ -55,22 +55,23 @@ impl Db {
         failed: usize,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE post_requests SET done_at = ?, summary = ?, failed = ? WHERE id = ?")
+        on!(self, pool => sqlx::query("UPDATE post_requests SET done_at = $1, summary = $2, failed = $3 WHERE id = $4")
             .bind(ts(now))
             .bind(summary)
             .bind(failed as i64)
             .bind(id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn post_request(&self, id: i64) -> Result<Option<PostRequest>> {
-        Ok(sqlx::query_as::<_, PostRequest>(
-            "SELECT id, date, target, force, done_at, summary, failed FROM post_requests WHERE id = ?",
+        Ok(on!(self, pool => sqlx::query_as::<_, PostRequest>(
+            "SELECT id, date, target, force, done_at, summary, failed FROM post_requests WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 }

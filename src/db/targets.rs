@@ -86,85 +86,88 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let now = ts(now);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE targets SET removed = 1, updated_at = ? WHERE source = 'config'")
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        for t in targets {
-            let chat_id = match t.chat {
-                ChatTarget::Id(id) => Some(id),
-                ChatTarget::Username(_) => None,
-            };
-            sqlx::query(
-                "INSERT INTO targets (chat_key, chat_id, source, topic_id, post_time, removed, enabled,
-                    image, silent, pin, link_preview, created_at, updated_at)
-                 VALUES (?, ?, 'config', ?, ?, 0, 1, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (chat_key) DO UPDATE SET
-                    source = 'config', topic_id = excluded.topic_id, post_time = excluded.post_time,
-                    image = excluded.image, silent = excluded.silent, pin = excluded.pin,
-                    link_preview = excluded.link_preview,
-                    removed = 0, updated_at = excluded.updated_at,
-                    chat_id = COALESCE(targets.chat_id, excluded.chat_id)",
-            )
-            .bind(t.chat.key())
-            .bind(chat_id)
-            .bind(t.topic.map(i64::from))
-            .bind(t.post_time.map(|p| p.0.format("%H:%M").to_string()))
-            .bind(t.options.image)
-            .bind(t.options.silent)
-            .bind(t.options.pin)
-            .bind(t.options.link_preview)
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        on!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE targets SET removed = TRUE, updated_at = $1 WHERE source = 'config'")
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            for t in targets {
+                let chat_id = match t.chat {
+                    ChatTarget::Id(id) => Some(id),
+                    ChatTarget::Username(_) => None,
+                };
+                sqlx::query(
+                    "INSERT INTO targets (chat_key, chat_id, source, topic_id, post_time, removed, enabled,
+                        image, silent, pin, link_preview, created_at, updated_at)
+                     VALUES ($1, $2, 'config', $3, $4, FALSE, TRUE, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (chat_key) DO UPDATE SET
+                        source = 'config', topic_id = excluded.topic_id, post_time = excluded.post_time,
+                        image = excluded.image, silent = excluded.silent, pin = excluded.pin,
+                        link_preview = excluded.link_preview,
+                        removed = FALSE, updated_at = excluded.updated_at,
+                        chat_id = COALESCE(targets.chat_id, excluded.chat_id)",
+                )
+                .bind(t.chat.key())
+                .bind(chat_id)
+                .bind(t.topic.map(i64::from))
+                .bind(t.post_time.map(|p| p.0.format("%H:%M").to_string()))
+                .bind(t.options.image)
+                .bind(t.options.silent)
+                .bind(t.options.pin)
+                .bind(t.options.link_preview)
+                .bind(&now)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+    tx.commit().await
         }
-        tx.commit().await?;
+        .await)?;
         Ok(())
     }
 
     /// Targets that should get posts (not removed), enabled or not.
     pub async fn targets(&self) -> Result<Vec<Target>> {
-        Ok(sqlx::query_as::<_, Target>(concat!(
+        Ok(on!(self, pool => sqlx::query_as::<_, Target>(concat!(
             "SELECT ",
             target_columns!(),
-            " FROM targets WHERE removed = 0 ORDER BY id"
+            " FROM targets WHERE removed = FALSE ORDER BY id"
         ))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn all_targets(&self) -> Result<Vec<Target>> {
-        Ok(sqlx::query_as::<_, Target>(concat!(
+        Ok(on!(self, pool => sqlx::query_as::<_, Target>(concat!(
             "SELECT ",
             target_columns!(),
             " FROM targets ORDER BY id"
         ))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn target(&self, id: i64) -> Result<Option<Target>> {
-        Ok(sqlx::query_as::<_, Target>(concat!(
+        Ok(on!(self, pool => sqlx::query_as::<_, Target>(concat!(
             "SELECT ",
             target_columns!(),
-            " FROM targets WHERE id = ?"
+            " FROM targets WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     pub async fn target_by_chat(&self, chat_id: i64) -> Result<Option<Target>> {
-        Ok(sqlx::query_as::<_, Target>(concat!(
+        Ok(on!(self, pool => sqlx::query_as::<_, Target>(concat!(
             "SELECT ",
             target_columns!(),
-            " FROM targets WHERE chat_id = ? ORDER BY removed, id LIMIT 1"
+            " FROM targets WHERE chat_id = $1 ORDER BY removed, id LIMIT 1"
         ))
         .bind(chat_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Records the numeric id an @username resolved to, or a group's new supergroup id.
@@ -175,15 +178,16 @@ impl Db {
         kind: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE targets SET chat_id = ?, kind = COALESCE(?, kind), updated_at = ? WHERE id = ?",
+        on!(self, pool => sqlx::query(
+            "UPDATE targets SET chat_id = $1, kind = COALESCE($2, kind), updated_at = $3 WHERE id = $4",
         )
         .bind(chat_id)
         .bind(kind)
         .bind(ts(now))
         .bind(target_id)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -193,24 +197,26 @@ impl Db {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE targets SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ?")
+        on!(self, pool => sqlx::query("UPDATE targets SET enabled = FALSE, disabled_reason = $1, disabled_at = $2, updated_at = $3 WHERE id = $4")
             .bind(reason)
             .bind(ts(now))
             .bind(ts(now))
             .bind(target_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Enables the target again; returns whether it was disabled.
     pub async fn enable_target(&self, target_id: i64, now: DateTime<Utc>) -> Result<bool> {
-        let r = sqlx::query("UPDATE targets SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, updated_at = ? WHERE id = ? AND enabled = 0")
+        let r = on!(self, pool => sqlx::query("UPDATE targets SET enabled = TRUE, disabled_reason = NULL, disabled_at = NULL, updated_at = $1 WHERE id = $2 AND enabled = FALSE")
             .bind(ts(now))
             .bind(target_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() > 0)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(r > 0)
     }
 
     pub async fn subscribe(
@@ -226,19 +232,20 @@ impl Db {
                 self.enable_target(t.id, now).await?;
                 return Ok(Subscription::AlreadyThere);
             }
-            sqlx::query("UPDATE targets SET removed = 0, enabled = 1, disabled_reason = NULL, source = 'subscription', kind = ?, topic_id = ?, updated_at = ? WHERE id = ?")
+            on!(self, pool => sqlx::query("UPDATE targets SET removed = FALSE, enabled = TRUE, disabled_reason = NULL, source = 'subscription', kind = $1, topic_id = $2, updated_at = $3 WHERE id = $4")
                 .bind(kind)
                 .bind(topic.map(i64::from))
                 .bind(ts(now))
                 .bind(t.id)
-                .execute(&self.pool)
-                .await?;
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
             return Ok(Subscription::Added);
         }
-        sqlx::query(
+        on!(self, pool => sqlx::query(
             "INSERT INTO targets (chat_key, chat_id, source, kind, topic_id, removed, enabled, created_at, updated_at)
-             VALUES (?, ?, 'subscription', ?, ?, 0, 1, ?, ?)
-             ON CONFLICT (chat_key) DO UPDATE SET removed = 0, enabled = 1, chat_id = excluded.chat_id, updated_at = excluded.updated_at",
+             VALUES ($1, $2, 'subscription', $3, $4, FALSE, TRUE, $5, $6)
+             ON CONFLICT (chat_key) DO UPDATE SET removed = FALSE, enabled = TRUE, chat_id = excluded.chat_id, updated_at = excluded.updated_at",
         )
         .bind(chat_id.to_string())
         .bind(chat_id)
@@ -246,8 +253,9 @@ impl Db {
         .bind(topic.map(i64::from))
         .bind(ts(now))
         .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(Subscription::Added)
     }
 
@@ -256,11 +264,12 @@ impl Db {
             Some(t) if t.removed => Ok(Subscription::NotSubscribed),
             Some(t) if t.source == "config" => Ok(Subscription::Configured),
             Some(t) => {
-                sqlx::query("UPDATE targets SET removed = 1, updated_at = ? WHERE id = ?")
+                on!(self, pool => sqlx::query("UPDATE targets SET removed = TRUE, updated_at = $1 WHERE id = $2")
                     .bind(ts(now))
                     .bind(t.id)
-                    .execute(&self.pool)
-                    .await?;
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected()))?;
                 Ok(Subscription::Removed)
             }
             None => Ok(Subscription::NotSubscribed),
@@ -278,19 +287,20 @@ impl Db {
         // One literal per column: sqlx wants literals, and the column names never
         // come from the caller's text.
         let sql = match option {
-            TargetOption::Image => "UPDATE targets SET image = ?, updated_at = ? WHERE id = ?",
-            TargetOption::Silent => "UPDATE targets SET silent = ?, updated_at = ? WHERE id = ?",
-            TargetOption::Pin => "UPDATE targets SET pin = ?, updated_at = ? WHERE id = ?",
+            TargetOption::Image => "UPDATE targets SET image = $1, updated_at = $2 WHERE id = $3",
+            TargetOption::Silent => "UPDATE targets SET silent = $1, updated_at = $2 WHERE id = $3",
+            TargetOption::Pin => "UPDATE targets SET pin = $1, updated_at = $2 WHERE id = $3",
             TargetOption::LinkPreview => {
-                "UPDATE targets SET link_preview = ?, updated_at = ? WHERE id = ?"
+                "UPDATE targets SET link_preview = $1, updated_at = $2 WHERE id = $3"
             }
         };
-        sqlx::query(sql)
+        on!(self, pool => sqlx::query(sql)
             .bind(on)
             .bind(ts(now))
             .bind(target_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::StreamExt;
 use teloxide::prelude::*;
 use teloxide::types::{LinkPreviewOptions, Recipient};
+use tokio::sync::OnceCell;
 
 use crate::config::Config;
 use crate::core::calendar;
@@ -27,7 +28,6 @@ use crate::core::search::Catalog;
 use crate::data::{SharedCatalog, current};
 use crate::db::{Slot, StorageError, Target};
 use crate::shutdown::Shutdown;
-use tokio::sync::OnceCell;
 
 pub use alerts::Alerts;
 pub use faults::{Fault, RetryPolicy, classify, describe};
@@ -149,9 +149,10 @@ impl<'p> Drafts<'p> {
                 draft?
             }
         };
-        let photo = match target.image {
-            true => Some(self.publisher.photos.of(draft.card, draft.file_name).await),
-            false => None,
+        let photo = if target.image {
+            Some(self.publisher.photos.of(draft.card, draft.file_name).await)
+        } else {
+            None
         };
         Some(Outgoing {
             photo,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{InputFile, MessageId, ParseMode, ThreadId};
+use tokio::sync::Semaphore;
 
 use crate::config::TargetOptions;
 
@@ -56,7 +57,14 @@ pub struct Sender {
     pub alerts: Alerts,
     /// `host:pid:nonce` of this process, written on the rows it claims.
     pub owner: String,
+    /// Permits for requests on the wire ([`IN_FLIGHT`]).
+    pub in_flight: Arc<Semaphore>,
 }
+
+/// At most this many sends are on the wire at once, so at most this many rows
+/// can be left `unknown` by a crash (README, "Delivery guarantees"), however
+/// many targets a broadcast serves at once while they wait for their chat.
+pub const IN_FLIGHT: usize = 8;
 
 /// What one target is sent: the day's card first (part 0), when it gets one,
 /// then the text parts (1…). Shared by every target with the same theatres.
@@ -182,6 +190,12 @@ impl Sender {
             key: run.key,
             part,
         };
+        // A card never follows its text: when the text went out before the
+        // picture was asked for (a target that turned `image` on that day, or a
+        // post begun before an upgrade), the day goes on without it.
+        if part == 0 && self.db.later_part_claimed(slot).await? {
+            return Ok(None);
+        }
         match self.claim_and_send(run, slot, body, stop).await? {
             Step::Sent(message) => {
                 run.sent_now += 1;
@@ -310,7 +324,10 @@ impl Sender {
             Body::Photo(photo) => photo.upload().await,
             Body::Text(_) => None,
         };
-        self.limiter.wait(part.chat_id).await;
+        let _on_the_wire = self
+            .limiter
+            .wait_in_flight(part.chat_id, &self.in_flight)
+            .await;
         let now = self.clock.now();
         self.db
             .begin_attempt(part.slot, now + self.policy.lease, now)

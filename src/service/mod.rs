@@ -36,11 +36,24 @@ pub enum RunError {
     Scheduler(String),
     #[error("signal handler: {0}")]
     Signal(#[from] std::io::Error),
+    #[error("the database connection holding the lead was lost; restart to stand by")]
+    LeadLost,
 }
 
 /// Runs until SIGINT or SIGTERM: on standby while another process leads the
 /// database, then as the leader (see `leader`).
 pub async fn run(settings: Settings) -> Result<(), RunError> {
+    // One listener for the whole run: tokio keeps its SIGTERM handler once
+    // installed, so a signal between two listeners (taking the lead,
+    // registering commands) would be swallowed and the process never stop.
+    // (Before it is installed, SIGTERM keeps its default: the process ends.)
+    let (on_signal, signalled) = crate::shutdown::Shutdown::new();
+    tokio::spawn(async move {
+        match wait_for_signal().await {
+            Ok(()) => on_signal.fire(),
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM"),
+        }
+    });
     let service = build(settings).await?;
     let me = service
         .bot
@@ -50,7 +63,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
-    let Some(lead) = stand_by(&service).await? else {
+    let Some(mut lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
         return Ok(());
     };
@@ -83,7 +96,16 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         Arc::clone(&service.health),
     ));
 
-    wait_for_signal().await?;
+    let lost = tokio::select! {
+        () = signalled.wait() => false,
+        () = lead.lost() => true,
+    };
+    if lost {
+        // Another replica may lead already: not one more message from here.
+        tracing::error!(
+            "lost the database connection that holds the lead; stopping so that a standby leads"
+        );
+    }
     tracing::info!("shutting down: finishing the message in flight");
     service.stop();
     let _ = scheduler.shutdown().await;
@@ -95,35 +117,38 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     heartbeat.abort();
     let _guard = busy.lock().await;
     tracing::info!("stopped");
+    if lost {
+        return Err(RunError::LeadLost);
+    }
     Ok(())
 }
 
 /// Waits while another process leads this database (no polling, no sending),
 /// and returns the lead once it is ours; `None` on SIGINT or SIGTERM first.
-async fn stand_by(service: &Service) -> Result<Option<leader::Lead>, RunError> {
+async fn stand_by(
+    service: &Service,
+    signalled: &Shutdown,
+) -> Result<Option<leader::Lead>, RunError> {
     let database = service.config.database.clone();
     let health = Arc::clone(&service.health);
     let on_standby = move || {
         health.set_role(Role::Standby);
-        let holder = leader::holder(&database).ok().flatten();
-        tracing::info!(?holder, "standing by: another process leads this database");
+        tokio::spawn(async move {
+            let holder = leader::holder(&database).await.ok().flatten();
+            tracing::info!(?holder, "standing by: another process leads this database");
+        });
     };
-    let (signal, shutdown) = crate::shutdown::Shutdown::new();
-    let waiting = leader::wait_for_lead(
+    let lead = leader::wait_for_lead(
         &service.config.database,
         leader::Holder::Run,
-        &shutdown,
+        signalled,
         on_standby,
-    );
-    tokio::select! {
-        lead = waiting => Ok(lead?),
-        stop = wait_for_signal() => {
-            stop?;
-            signal.fire();
-            tracing::info!("stopped while standing by");
-            Ok(None)
-        }
+    )
+    .await?;
+    if lead.is_none() {
+        tracing::info!("stopped while standing by");
     }
+    Ok(lead)
 }
 
 /// `dhikra post` run while this process leads: its requests are sent here, so

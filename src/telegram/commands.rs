@@ -6,13 +6,14 @@ use teloxide::utils::command::BotCommands;
 
 use crate::core::answer::{self, Reply, ReplyKind};
 use crate::core::arabic;
+use crate::core::card::Card;
 use crate::core::dates;
 use crate::core::render;
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::telegram::context::{BotContext, HandlerResult};
 use crate::telegram::questions::may_ask;
-use crate::telegram::reply::{reply_html, send_reply};
+use crate::telegram::reply::{reply_html, reply_photo, send_reply};
 
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
 #[command(rename_rule = "lowercase")]
@@ -78,6 +79,14 @@ pub async fn today(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
     let catalog = current(&ctx.catalog);
     let (style, date) = (ctx.config.style, ctx.today());
     let events = catalog.store.on_date(date, ctx.config.leap_day);
+    if let Some(card) = Card::of_day(&events, style) {
+        let photo = ctx
+            .publisher
+            .photos
+            .of(card, format!("dhikra-{date}.png"))
+            .await;
+        reply_photo(&ctx, &bot, &msg, &photo).await;
+    }
     if !events.is_empty() {
         let layout = ctx.publisher.layout().await;
         for part in render::post(&events, &catalog.store, layout) {

@@ -6,7 +6,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode, Rep
 
 use crate::core::answer::Reply;
 use crate::core::render;
-use crate::publishing::no_preview;
+use crate::publishing::{Photo, describe, no_preview};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerResult};
 
@@ -43,6 +43,32 @@ pub async fn reply_html(
         request.await?;
     }
     Ok(())
+}
+
+/// Sends the day's card as a reply (the picture uploaded once, as for the
+/// channels). A picture that cannot be sent is logged and skipped: the text
+/// that follows it is the answer.
+pub async fn reply_photo(ctx: &BotContext, bot: &Bot, msg: &Message, photo: &Photo) {
+    let Some(upload) = photo.upload().await else {
+        return;
+    };
+    ctx.publisher.sender.limiter.wait(msg.chat.id.0).await;
+    let mut request = bot
+        .send_photo(msg.chat.id, upload.input())
+        .caption(photo.caption.clone())
+        .parse_mode(ParseMode::Html)
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+    if msg.is_topic_message
+        && let Some(thread) = msg.thread_id
+    {
+        request = request.message_thread_id(thread);
+    }
+    match request.await {
+        Ok(sent) => upload.sent(&sent),
+        Err(e) => {
+            tracing::warn!(error = %describe(&e), "the day's card was not sent; the text follows")
+        }
+    }
 }
 
 /// A reply from the core, with its buttons.

@@ -411,3 +411,68 @@ async fn issue_14_a_configured_chat_shows_its_options_without_buttons() {
     assert!(sent[0].reply_markup.is_none());
     bot.stop().await;
 }
+
+/// A card never comes after its text: a post whose text went out before the
+/// target took pictures (the option turned on that day) gets no late card.
+#[tokio::test]
+async fn issue_14_no_card_is_sent_after_the_text_of_the_same_day() {
+    use dhikra::db::Slot;
+    let fake = FakeApi::start().await;
+    let (p, clock, _d, _b) = at_nine(&fake, &targets(&[CHANNEL], "")).await;
+    let target = p.sender.db.targets().await.unwrap().remove(0);
+    let slot = Slot {
+        target: target.id,
+        key: "2027-06-04",
+        part: 1,
+    };
+    let (db, now) = (&p.sender.db, clock.now());
+    db.claim(slot, 1, "earlier", now + chrono::Duration::minutes(5), now)
+        .await
+        .unwrap();
+    db.mark_sent(slot, 99, now).await.unwrap();
+    let outcomes = tick(&p, &clock).await;
+    assert_eq!(outcomes, vec![Outcome::AlreadySent]);
+    assert!(fake.photos().is_empty());
+    assert!(fake.sent().is_empty());
+}
+
+/// `/today` in a chat opens with the day's card too, then the post.
+#[tokio::test]
+async fn issue_14_today_opens_with_the_card() {
+    let bot = support::spawn_bot("").await;
+    bot.clock.set(nine());
+    bot.fake
+        .push_update(support::updates::message(42, 42, 1, "/today"));
+    let sent = bot
+        .fake
+        .wait_for(std::time::Duration::from_secs(10), "the post", |s| {
+            !s.is_empty()
+        })
+        .await;
+    let photo = only(bot.fake.photos_to(42));
+    assert!(photo.uploaded);
+    assert!(photo.text.contains("4 يونيو"), "{}", photo.text);
+    assert!(photo.message_id < sent[0].message_id);
+    bot.stop().await;
+}
+
+/// Under Telegram's limits (the fake enforcing them), every target gets its card
+/// and text once, with one upload and no 429.
+#[tokio::test]
+async fn issue_14_cards_go_out_within_telegrams_limits() {
+    let fake = FakeApi::start().await;
+    fake.enforce_overall(30);
+    fake.enforce_per_chat(std::time::Duration::from_millis(1000));
+    let ids: Vec<i64> = (0..40).map(|i| -1_002_000_000_000 - i).collect();
+    let (p, clock, _d, _b) = at_nine(&fake, &targets(&ids, "")).await;
+    let outcomes = tokio::time::timeout(std::time::Duration::from_secs(60), tick(&p, &clock))
+        .await
+        .expect("the broadcast ends");
+    assert!(
+        outcomes.iter().all(|o| *o == Outcome::Sent { parts: 2 }),
+        "{outcomes:?}"
+    );
+    assert_eq!(fake.photos().len(), 40);
+    assert_eq!(fake.photos().iter().filter(|p| p.uploaded).count(), 1);
+    assert_eq!(fake.too_many_requests(), 0);
+}

@@ -148,7 +148,7 @@ async fn post_killed_mid_broadcast_then_rerun_sends_each_target_one_copy() {
         .output()
         .unwrap();
     let summary = stdout(&out);
-    let db = dhikra::db::Db::open(&s.database()).await.unwrap();
+    let db = dhikra::db::Db::open_sqlite(&s.database()).await.unwrap();
     let key = Utc::now().date_naive().to_string();
     let unknown: Vec<i64> = db
         .deliveries(&key)
@@ -244,11 +244,27 @@ fn post_refuses_another_day_without_force() {
 /// unless the killed send is `unknown`) and answers a question within 30 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_15_two_runs_on_one_database_take_turns_to_lead() {
+    two_runs_take_turns_to_lead(None, 150).await;
+}
+
+/// Issue 13: the same with two replicas on one PostgreSQL database (the lead is
+/// an advisory lock on the leader's own connection) and 200 targets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_two_replicas_on_postgres_take_turns_to_lead() {
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    two_runs_take_turns_to_lead(Some(&scratch.url), 200).await;
+}
+
+async fn two_runs_take_turns_to_lead(postgres: Option<&dhikra::config::PostgresUrl>, n: usize) {
     let fake = FakeApi::start().await;
     fake.enforce_overall(30);
     fake.set_send_delay(Duration::from_millis(5));
     let data = today_data();
-    let (n, first) = (150, -1006000000001);
+    let first = -1006000000001;
     let s = Sandbox::with_data(
         data.path(),
         &format!(
@@ -257,22 +273,44 @@ async fn issue_15_two_runs_on_one_database_take_turns_to_lead() {
             target_block(first, n)
         ),
     );
+    let database = match postgres {
+        Some(url) => dhikra::config::Database::Postgres(url.clone()),
+        None => dhikra::config::Database::Sqlite(s.database()),
+    };
+    // Replicas read the server from the environment, as deployments would.
+    let on = |mut cmd: std::process::Command| {
+        if let Some(url) = postgres {
+            cmd.env("DHIKRA_DATABASE", url.expose());
+        }
+        cmd
+    };
     // Create the database first so the two race on the lead, not on migrations.
-    assert!(s.run(&["post", "--dry-run"]).status.success());
-    let mut a = spawn(&s, &["run"]);
+    let created = on(s.command(&["post", "--dry-run"])).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let replica = || {
+        on(s.command(&["run"]))
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(Reaped)
+            .expect("spawn dhikra")
+    };
+    let mut a = replica();
     fake.wait_for_calls("getUpdates", 1, Duration::from_secs(20))
         .await;
-    let mut b = spawn(&s, &["run"]);
+    let mut b = replica();
+
     fake.wait_for(
         Duration::from_secs(30),
         "a third of the broadcast",
         |sent| sent.len() >= n / 3,
     )
     .await;
-    a.kill().unwrap(); // SIGKILL
-    a.wait().unwrap();
+    a.0.kill().unwrap(); // SIGKILL
+    a.0.wait().unwrap();
     let killed = Instant::now();
-    let db = dhikra::db::Db::open(&s.database()).await.unwrap();
+    let db = dhikra::db::Db::open(&database).await.unwrap();
     let key = Utc::now().date_naive().to_string();
     let unknown = || async {
         let rows = db.deliveries(&key).await.unwrap();
@@ -327,12 +365,32 @@ async fn issue_15_two_runs_on_one_database_take_turns_to_lead() {
         "at most the in-flight sends are ambiguous: {ambiguous}"
     );
     assert_eq!(fake.conflicts(), 0, "a second getUpdates poller");
-    assert_eq!(fake.too_many_requests(), 0, "429s provoked");
-    signal(&b, "TERM");
-    let status = tokio::task::spawn_blocking(move || wait_exit(&mut b, Duration::from_secs(15)))
+    assert_eq!(
+        (fake.too_many_requests(), fake.too_many_per_chat()),
+        (0, 0),
+        "429s provoked (all, per chat); overall ones at {:?} from the kill",
+        fake.too_many_at()
+            .iter()
+            .map(|t| t.saturating_duration_since(killed).as_millis() as i128
+                - killed.saturating_duration_since(*t).as_millis() as i128)
+            .collect::<Vec<_>>()
+    );
+    signal(&b.0, "TERM");
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut b.0, Duration::from_secs(15)))
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// A replica killed when the test ends, passing or failing: a failed assertion
+/// must not leave a `dhikra run` polling a fake that is gone.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Issue 15: `dhikra post` while a `dhikra run` leads hands the post to it, so

@@ -92,3 +92,39 @@ async fn a_network_error_does_not_print_the_token() {
         stderr(&out.0)
     );
 }
+
+/// Issue 13: a PostgreSQL password never appears either. The server cannot be
+/// reached (port 1): the error names host, port and database, at trace level,
+/// for `run`, `post` and `post --dry-run` alike, and the exit is non-zero.
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    const PASSWORD: &str = "db-SECRET-never-print-9f8e7d";
+    let data = today_data();
+    let s = Sandbox::with_data(data.path(), "[[targets]]\nchat = -1001\n");
+    for args in [&["run"][..], &["post"], &["post", "--dry-run"]] {
+        let out = s
+            .command(args)
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace")
+            .env(
+                "DHIKRA_DATABASE",
+                format!("postgres://dhikra:{PASSWORD}@127.0.0.1:1/dhikra_prod"),
+            )
+            .output()
+            .expect("run dhikra");
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!out.status.success(), "{args:?}: {all}");
+        assert!(
+            !all.contains(PASSWORD),
+            "{args:?}: the password leaked:\n{all}"
+        );
+        assert!(
+            !all.contains("db-SECRET"),
+            "{args:?}: part of it leaked:\n{all}"
+        );
+        assert!(
+            all.contains("postgres://dhikra@127.0.0.1:1/dhikra_prod"),
+            "{args:?}: names the server:\n{all}"
+        );
+    }
+}

@@ -74,6 +74,10 @@ pub struct Inner {
     /// When each method was first called (recorded on arrival, before answering).
     first_arrival: HashMap<String, Instant>,
     pub too_many_requests: usize,
+    /// Of those, the ones for a chat's one-a-second limit.
+    pub too_many_per_chat: usize,
+    /// When each 429 was answered.
+    pub too_many_at: Vec<Instant>,
     faults: HashMap<i64, VecDeque<Fault>>,
     photo_faults: HashMap<i64, VecDeque<Fault>>,
     updates: VecDeque<Value>,
@@ -243,6 +247,16 @@ impl FakeApi {
 
     pub fn too_many_requests(&self) -> usize {
         self.with(|s| s.too_many_requests)
+    }
+
+    /// When each overall-rate 429 was answered.
+    pub fn too_many_at(&self) -> Vec<Instant> {
+        self.with(|s| s.too_many_at.clone())
+    }
+
+    /// 429s for a chat's one-a-second limit (the rest are for the overall rate).
+    pub fn too_many_per_chat(&self) -> usize {
+        self.with(|s| s.too_many_per_chat)
     }
 
     /// Waits until `pred` holds over the sent messages, or panics after `timeout`.
@@ -610,6 +624,7 @@ async fn send(state: &Arc<Mutex<Inner>>, body: &Value, kind: Kind) -> Response {
         && now.duration_since(*last) < interval
     {
         s.too_many_requests += 1;
+        s.too_many_per_chat += 1;
         return error(
             429,
             "Too Many Requests: retry after 1",
@@ -626,6 +641,7 @@ async fn send(state: &Arc<Mutex<Inner>>, body: &Value, kind: Kind) -> Response {
         }
         if s.recent_sends.len() >= rate {
             s.too_many_requests += 1;
+            s.too_many_at.push(now);
             return error(
                 429,
                 "Too Many Requests: retry after 1",
