@@ -8,10 +8,11 @@
 //! cycle.
 //!
 //! - [`core`]: the functional core, with no I/O — calendar, events, the catalog,
-//!   the schedule, Arabic text, dates, search, answers and the rendered post.
+//!   the schedule, Arabic text, dates, search, answers, the rendered post and card.
 //! - [`config`], [`logging`], [`ops`]: settings and secrets; log output that never
 //!   shows a secret; health and metrics.
-//! - [`db`]: the SQLite delivery log, targets, confirmations and the audit log.
+//! - [`db`]: the delivery log (SQLite, or PostgreSQL for replicas), targets,
+//!   confirmations and the audit log.
 //! - [`data`]: `data/events` on disk, loaded and swapped whole on reload.
 //! - [`publishing`]: who is due a post, and sending it exactly once within
 //!   Telegram's limits.

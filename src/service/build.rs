@@ -72,11 +72,12 @@ pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, BuildError> {
 }
 
 /// How many targets a broadcast serves at once. A target's next part waits a
-/// second for its chat, so to keep the overall rate busy meanwhile about
-/// rate × 1.1 s targets must be under way: with 8, the day's card halved a
-/// 1,000-target broadcast to 7 targets a second (benches/broadcast.rs). Waiting
-/// workers are `claimed`, not `sending`: only the requests on the wire (rate ×
-/// round trip, at most `IN_FLIGHT`) can be left `unknown` by a crash.
+/// second for its chat, so to keep the overall rate busy meanwhile many
+/// targets must be under way: with 8, the day's card cut a 1,000-target
+/// broadcast to 7 targets a second; with rate + 8 its ratio to N/rate was 1.140,
+/// with 2 × rate 1.093 (benches/broadcast.rs, 300/s). Waiting workers are
+/// `claimed`, not `sending`: only the requests on the wire (at most
+/// `IN_FLIGHT`) can be left `unknown` by a crash.
 fn workers(limits: &crate::config::Limits) -> usize {
     (limits.overall_per_second as usize * 2).max(8)
 }
