@@ -101,6 +101,20 @@ pub struct Photos {
     drawn: Mutex<Vec<(Card, Arc<Photo>)>>,
 }
 
+/// Whether two cards draw the same picture. Not `==`: an event without
+/// coordinates has NaN for them, and NaN is unequal to itself, which would draw
+/// and upload such a card again for every target.
+fn same(a: &Card, b: &Card) -> bool {
+    a.date_line == b.date_line
+        && a.events.len() == b.events.len()
+        && a.events.iter().zip(&b.events).all(|(x, y)| {
+            x.title == y.title
+                && x.place == y.place
+                && x.lat.to_bits() == y.lat.to_bits()
+                && x.lon.to_bits() == y.lon.to_bits()
+        })
+}
+
 /// Enough for a day's cards across several theatre sets and a repost or two.
 const KEPT: usize = 8;
 
@@ -109,7 +123,7 @@ impl Photos {
     pub async fn of(&self, card: Card, file_name: String) -> Arc<Photo> {
         // Held while drawing: two publish calls asking at once draw it once.
         let mut drawn = self.drawn.lock().await;
-        if let Some(i) = drawn.iter().position(|(c, _)| *c == card) {
+        if let Some(i) = drawn.iter().position(|(c, _)| same(c, &card)) {
             let entry = drawn.remove(i);
             let photo = Arc::clone(&entry.1);
             drawn.insert(0, entry);
@@ -119,5 +133,30 @@ impl Photos {
         drawn.insert(0, (card, Arc::clone(&photo)));
         drawn.truncate(KEPT);
         photo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::card::CardEvent;
+
+    /// A card without coordinates (NaN) is still the same card: drawn and
+    /// uploaded once, not once per target.
+    #[tokio::test]
+    async fn a_card_without_coordinates_is_drawn_once() {
+        let card = Card {
+            date_line: "في مثل هذا اليوم 4 يونيو 1944م".into(),
+            events: vec![CardEvent {
+                title: "حدث".into(),
+                place: None,
+                lat: f64::NAN,
+                lon: f64::NAN,
+            }],
+        };
+        let photos = Photos::default();
+        let a = photos.of(card.clone(), "a.png".into()).await;
+        let b = photos.of(card, "a.png".into()).await;
+        assert!(Arc::ptr_eq(&a, &b));
     }
 }
