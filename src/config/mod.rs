@@ -478,6 +478,28 @@ mod tests {
         assert_eq!(c.api_url.as_deref(), Some("http://127.0.0.1:9"));
     }
 
+    /// Issue 13: a postgres:// URL selects PostgreSQL, a path SQLite; the URL
+    /// prints without its password, in errors too.
+    #[test]
+    fn the_database_is_a_path_or_a_url_that_hides_its_password() {
+        let pg = Database::parse("postgres://bot:hunter2@db.internal:5433/dhikra?sslmode=require")
+            .unwrap();
+        assert_eq!(pg.to_string(), "postgres://bot@db.internal:5433/dhikra");
+        assert!(!format!("{pg:?}").contains("hunter2"));
+        assert_eq!(
+            Database::parse("state/dhikra.db").unwrap(),
+            Database::Sqlite(PathBuf::from("state/dhikra.db"))
+        );
+        let bad = parse("database = \"postgres://bot:hunter2@/x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("database") && !bad.contains("hunter2"),
+            "{bad}"
+        );
+        assert!(parse("database = \"\"").is_err());
+    }
+
     #[test]
     fn targets_parse_ids_and_usernames() {
         let c = parse("[[targets]]\nchat = -1001234567890\ntopic = 7\n[[targets]]\nchat = \"@dhikra_ww2\"\npost_time = \"08:30\"").unwrap();
