@@ -302,16 +302,11 @@ impl Db {
     }
 
     pub async fn mark_alerted(&self, slot: Slot<'_>) -> Result<()> {
-        on!(self, pool => sqlx::query(
+        update_slot!(
+            self,
             "UPDATE deliveries SET alerted = TRUE WHERE target_id = $1 AND local_date = $2 AND part = $3",
+            slot
         )
-        .bind(slot.target)
-        .bind(slot.key)
-        .bind(i64::from(slot.part))
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Whether any part of this delivery after `part` has a row (claimed or beyond).

@@ -109,7 +109,7 @@ pub enum Post {
 struct Drafts<'p> {
     publisher: &'p Publisher,
     catalog: Arc<Catalog>,
-    bot: Option<&'p str>,
+    layout: Layout<'p>,
     made: HashMap<(Subject, Vec<Theatre>), Option<Draft>>,
 }
 
@@ -132,7 +132,7 @@ impl<'p> Drafts<'p> {
         Self {
             publisher,
             catalog: current(&publisher.catalog),
-            bot: publisher.bot_username().await,
+            layout: publisher.layout().await,
             made: HashMap::new(),
         }
     }
@@ -177,12 +177,7 @@ impl<'p> Drafts<'p> {
                 format!("dhikra-{id}.png"),
             ),
         };
-        let layout = Layout {
-            style: config.style,
-            bot: self.bot,
-            fold: true,
-        };
-        let parts = render::post(&events, store, layout);
+        let parts = render::post(&events, store, self.layout);
         let card = Card::of_day(&events, config.style)?;
         (!parts.is_empty()).then(|| Draft {
             parts: parts.into(),

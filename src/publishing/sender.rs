@@ -190,12 +190,6 @@ impl Sender {
             key: run.key,
             part,
         };
-        // A card never follows its text: when the text went out before the
-        // picture was asked for (a target that turned `image` on that day, or a
-        // post begun before an upgrade), the day goes on without it.
-        if part == 0 && self.db.later_part_claimed(slot).await? {
-            return Ok(None);
-        }
         match self.claim_and_send(run, slot, body, stop).await? {
             Step::Sent(message) => {
                 run.sent_now += 1;
@@ -245,6 +239,15 @@ impl Sender {
         };
         if let Some(outcome) = stopped {
             return Ok(Step::Stop(outcome));
+        }
+        // A card never follows its text: when the text went out before the
+        // picture was asked for (a target that turned `image` on that day, or a
+        // post begun before an upgrade), the day goes on without it. Asked only
+        // of a card just claimed, not on every tick's resumption.
+        if is_photo && self.db.later_part_claimed(slot).await? {
+            let why = "the text went out before the card was asked for";
+            self.db.mark_failed(slot, why, now).await?;
+            return Ok(Step::Skipped);
         }
         let mut part = Part {
             target: run.target,
@@ -357,12 +360,9 @@ impl Sender {
     }
 
     async fn send_text(&self, part: &Part<'_>, html: &str) -> Result<Message, RequestError> {
-        let text = if part.plain {
-            render::to_plain(html)
-        } else {
-            html.to_owned()
-        };
-        let mut request = self.bot.send_message(ChatId(part.chat_id), text);
+        let mut request = self
+            .bot
+            .send_message(ChatId(part.chat_id), part.as_sent(html));
         if !part.options.link_preview {
             request = request.link_preview_options(no_preview());
         }
@@ -384,15 +384,10 @@ impl Sender {
         photo: &Photo,
         file: InputFile,
     ) -> Result<Message, RequestError> {
-        let caption = if part.plain {
-            render::to_plain(&photo.caption)
-        } else {
-            photo.caption.clone()
-        };
         let mut request = self
             .bot
             .send_photo(ChatId(part.chat_id), file)
-            .caption(caption);
+            .caption(part.as_sent(&photo.caption));
         if part.options.silent {
             request = request.disable_notification(true);
         }
@@ -550,6 +545,16 @@ impl Sender {
 }
 
 impl Part<'_> {
+    /// The HTML as it goes out: as written, or as plain text once Telegram
+    /// could not parse it.
+    fn as_sent(&self, html: &str) -> String {
+        if self.plain {
+            render::to_plain(html)
+        } else {
+            html.to_owned()
+        }
+    }
+
     fn thread(&self) -> Option<ThreadId> {
         let topic = self.target.topic_id.and_then(|t| i32::try_from(t).ok())?;
         Some(ThreadId(MessageId(topic)))

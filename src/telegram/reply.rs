@@ -2,7 +2,9 @@
 //! Telegram's limit, the keyboard on the last part.
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode, ReplyParameters};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, ParseMode, ReplyParameters, ThreadId,
+};
 
 use crate::core::answer::Reply;
 use crate::core::render;
@@ -30,9 +32,7 @@ pub async fn reply_html(
             .parse_mode(ParseMode::Html)
             .link_preview_options(no_preview())
             .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-        if msg.is_topic_message
-            && let Some(thread) = msg.thread_id
-        {
+        if let Some(thread) = topic(msg) {
             request = request.message_thread_id(thread);
         }
         if i == last
@@ -58,9 +58,7 @@ pub async fn reply_photo(ctx: &BotContext, bot: &Bot, msg: &Message, photo: &Pho
         .caption(photo.caption.clone())
         .parse_mode(ParseMode::Html)
         .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-    if msg.is_topic_message
-        && let Some(thread) = msg.thread_id
-    {
+    if let Some(thread) = topic(msg) {
         request = request.message_thread_id(thread);
     }
     match request.await {
@@ -69,6 +67,11 @@ pub async fn reply_photo(ctx: &BotContext, bot: &Bot, msg: &Message, photo: &Pho
             tracing::warn!(error = %describe(&e), "the day's card was not sent; the text follows")
         }
     }
+}
+
+/// The forum topic a reply belongs in: the message's, when it was in one.
+fn topic(msg: &Message) -> Option<ThreadId> {
+    msg.thread_id.filter(|_| msg.is_topic_message)
 }
 
 /// A reply from the core, with its buttons.
