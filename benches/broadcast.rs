@@ -99,5 +99,14 @@ async fn broadcast(label: &str, images: bool) {
         photos.iter().filter(|p| p.uploaded).count(),
         photos.len()
     );
+    let first = texts.iter().chain(&photos).map(|m| m.at).min();
+    let last = texts.iter().chain(&photos).map(|m| m.at).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        println!(
+            "  before the first message {:.0?}, after the last {:.0?}",
+            first.duration_since(started),
+            (started + elapsed).duration_since(last)
+        );
+    }
     println!("  {}", report.summary());
 }

@@ -327,14 +327,17 @@ impl Sender {
             Body::Photo(photo) => photo.upload().await,
             Body::Text(_) => None,
         };
-        let _on_the_wire = self
+        let ticket = self
             .limiter
-            .wait_in_flight(part.chat_id, &self.in_flight)
+            .ticket_in_flight(part.chat_id, &self.in_flight)
             .await;
+        // Written while the slot comes, so the request leaves on it: written
+        // after, its time shifted each send by a database write.
         let now = self.clock.now();
         self.db
             .begin_attempt(part.slot, now + self.policy.lease, now)
             .await?;
+        ticket.wait().await;
         let result = match (part.body, upload) {
             (Body::Photo(photo), Some(upload)) => {
                 let result = self.send_photo(part, photo, upload.input()).await;
