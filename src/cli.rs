@@ -315,18 +315,19 @@ fn post(config_path: &Path, request: PostRequest, out: &mut dyn Write) -> Result
     if date != today && !request.force && !request.dry_run {
         bail!("only today's post ({today}) can be published now; --force reposts {date}");
     }
-    let parts = render::post(
-        &store.on_date(date, config.leap_day),
-        &store,
-        preview_layout(config.style),
-    );
-    if parts.is_empty() {
+    let events = store.on_date(date, config.leap_day);
+    let post = DryRun {
+        parts: render::post(&events, &store, preview_layout(config.style)).len(),
+        card: Card::of_day(&events, config.style).is_some(),
+    };
+    drop(events);
+    if post.parts == 0 {
         writeln!(out, "No event on {date}: nothing to post.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let rt = runtime()?;
     if request.dry_run {
-        return rt.block_on(dry_run_report(&config, date, &request, parts.len(), out));
+        return rt.block_on(dry_run_report(&config, date, &request, post, out));
     }
     let token = config.token()?;
     let database = config.database.clone();
@@ -468,40 +469,70 @@ fn describe_outcome(o: &Outcome) -> String {
     }
 }
 
+/// What a day's post is made of, for `post --dry-run`.
+struct DryRun {
+    /// Text parts.
+    parts: usize,
+    /// Whether the day has a card (sent first to targets with `image` on).
+    card: bool,
+}
+
 async fn dry_run_report(
     config: &Config,
     date: NaiveDate,
     request: &PostRequest,
-    parts: usize,
+    post: DryRun,
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let db = Db::open(&config.database).await?;
     db.sync_config_targets(&config.targets, SystemClock.now())
         .await?;
-    let sent = db.deliveries(&date.to_string()).await?;
+    let rows = db.deliveries(&date.to_string()).await?;
     let targets = db.targets().await?;
+    let card = if post.card { " and the card" } else { "" };
     writeln!(
         out,
-        "dry run: the post of {date} has {parts} part(s); nothing is sent"
+        "dry run: the post of {date} has {} part(s){card}; nothing is sent",
+        post.parts
     )?;
     let only = request.target.as_deref();
     for t in targets.iter().filter(|t| only.is_none_or(|o| t.names(o))) {
-        let done = sent
-            .iter()
-            .filter(|d| d.target_id == t.id && d.status == DeliveryStatus::Sent)
-            .count();
-        let line = if !t.enabled {
+        let line = if t.enabled {
+            let mine = rows.iter().filter(|d| d.target_id == t.id);
+            dry_run_line(&post, t.image, mine, request.force)
+        } else {
             let why = t.disabled_reason.as_deref().unwrap_or("?");
             format!("skip (disabled: {why})")
-        } else if done == parts && !request.force {
-            "skip (already sent)".to_owned()
-        } else {
-            let n = if request.force { parts } else { parts - done };
-            format!("would send {n} part(s)")
         };
         writeln!(out, "{}: {line}", t.label())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What one enabled target would be sent. A card already tried (sent, failed
+/// or unknown) is not tried again, as in the publisher; `--force` sends it all anew.
+fn dry_run_line<'a>(
+    post: &DryRun,
+    image: bool,
+    rows: impl Iterator<Item = &'a crate::db::Delivery>,
+    force: bool,
+) -> String {
+    let (mut texts_sent, mut card_tried) = (0, false);
+    for d in rows {
+        card_tried |= d.part == 0;
+        texts_sent += usize::from(d.part > 0 && d.status == DeliveryStatus::Sent);
+    }
+    let texts = if force {
+        post.parts
+    } else {
+        post.parts.saturating_sub(texts_sent)
+    };
+    let card = post.card && image && (force || !card_tried);
+    match (texts, card) {
+        (0, false) => "skip (already sent)".to_owned(),
+        (n, false) => format!("would send {n} part(s)"),
+        (n, true) => format!("would send {n} part(s) and the card"),
+    }
 }
 
 fn ask(

@@ -141,6 +141,16 @@ impl<'p> Drafts<'p> {
     /// (no event of its theatres that day).
     async fn for_target(&mut self, subject: &Subject, target: &Target) -> Option<Outgoing> {
         let theatres = self.publisher.config.theatres_of(&target.chat_key).to_vec();
+        self.for_theatres(subject, theatres, target.image).await
+    }
+
+    /// What a target of `theatres` (none: all of them) is sent, with the card or without.
+    async fn for_theatres(
+        &mut self,
+        subject: &Subject,
+        theatres: Vec<Theatre>,
+        image: bool,
+    ) -> Option<Outgoing> {
         let draft = match self.made.get(&(subject.clone(), theatres.clone())) {
             Some(draft) => draft.clone()?,
             None => {
@@ -149,7 +159,7 @@ impl<'p> Drafts<'p> {
                 draft?
             }
         };
-        let photo = if target.image {
+        let photo = if image {
             Some(self.publisher.photos.of(draft.card, draft.file_name).await)
         } else {
             None
@@ -351,6 +361,19 @@ impl Publisher {
             tracing::info!(summary = %report.summary(), "publish finished");
         }
         report
+    }
+
+    /// What a target of every theatre that takes pictures is sent: the card and
+    /// the text, as the admins' previews show them before a repost.
+    pub async fn preview(&self, post: &Post) -> Option<Outgoing> {
+        let subject = match post {
+            Post::Day(date) => Subject::Day(*date),
+            Post::Event(id) => Subject::Event(id.clone()),
+        };
+        Drafts::new(self)
+            .await
+            .for_theatres(&subject, Vec::new(), true)
+            .await
     }
 
     /// The bot's @username, asked of Telegram once; `None` (posts without deep

@@ -49,17 +49,32 @@ pub async fn reply_html(
 /// channels). A picture that cannot be sent is logged and skipped: the text
 /// that follows it is the answer.
 pub async fn reply_photo(ctx: &BotContext, bot: &Bot, msg: &Message, photo: &Photo) {
+    send_photo(ctx, bot, msg.chat.id, photo, Some(msg)).await;
+}
+
+/// Sends the day's card to `chat`, in reply to `to` when given; a failure is
+/// logged, never fatal: the text follows it.
+pub async fn send_photo(
+    ctx: &BotContext,
+    bot: &Bot,
+    chat: ChatId,
+    photo: &Photo,
+    to: Option<&Message>,
+) {
     let Some(upload) = photo.upload().await else {
         return;
     };
-    ctx.publisher.sender.limiter.wait(msg.chat.id.0).await;
+    ctx.publisher.sender.limiter.wait(chat.0).await;
     let mut request = bot
-        .send_photo(msg.chat.id, upload.input())
+        .send_photo(chat, upload.input())
         .caption(photo.caption.clone())
-        .parse_mode(ParseMode::Html)
-        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-    if let Some(thread) = topic(msg) {
-        request = request.message_thread_id(thread);
+        .parse_mode(ParseMode::Html);
+    if let Some(msg) = to {
+        request =
+            request.reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+        if let Some(thread) = topic(msg) {
+            request = request.message_thread_id(thread);
+        }
     }
     match request.await {
         Ok(sent) => upload.sent(&sent),

@@ -328,6 +328,41 @@ async fn preview_goes_to_the_admin_privately() {
     bot.stop().await;
 }
 
+/// Guards what an admin checks before a repost: the card the channels will get
+/// (it used to be left out), then the text.
+#[tokio::test]
+async fn issue_14_admin_previews_show_the_card_before_the_text() {
+    let bot = spawn_bot(&config()).await;
+    bot.fake
+        .push_update(message(ADMIN, ADMIN, 1, "/preview 06-04"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the preview", |s| !s.is_empty())
+        .await;
+    let photos = bot.fake.photos_to(ADMIN);
+    assert_eq!(photos.len(), 1, "one card");
+    assert!(photos[0].text.contains("4 يونيو"), "{}", photos[0].text);
+    assert!(
+        photos[0].message_id < sent[0].message_id,
+        "the card comes first"
+    );
+
+    let (sent, _) = ask_to_repost(&bot, "/repost 06-04").await;
+    let photos = bot.fake.photos_to(ADMIN);
+    assert_eq!(photos.len(), 2, "the repost's preview has the card too");
+    let buttons = sent
+        .iter()
+        .rev()
+        .find(|m| m.reply_markup.is_some())
+        .unwrap();
+    assert!(photos[1].message_id < buttons.message_id);
+    assert!(
+        bot.fake.photos_to(CHANNEL_A).is_empty(),
+        "nothing before the confirmation"
+    );
+    bot.stop().await;
+}
+
 #[tokio::test]
 async fn admin_commands_in_a_public_group_are_refused() {
     let bot = spawn_bot(&config()).await;

@@ -217,6 +217,37 @@ fn dry_run_shows_what_would_go_where_without_telegram() {
     assert!(text.contains("@some_channel: would send"), "{text}");
 }
 
+/// Guards `post --dry-run` once a post went out with its card: the card's row
+/// (part 0) was counted as a text part, and "parts − sent" underflowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_counts_the_card_apart_from_the_text() {
+    let fake = FakeApi::start().await;
+    let data = today_data();
+    let s = sandbox(
+        &fake,
+        data.path(),
+        "[[targets]]\nchat = -1001\n[[targets]]\nchat = -1002\nimage = false\n",
+    );
+    let before = stdout(&s.run(&["post", "--dry-run"]));
+    assert!(
+        before.contains("-1001: would send 1 part(s) and the card"),
+        "{before}"
+    );
+    assert!(before.contains("-1002: would send 1 part(s)\n"), "{before}");
+    let mut post = s.command(&["post"]);
+    post.env("TELOXIDE_TOKEN", TOKEN);
+    let out = tokio::task::spawn_blocking(move || post.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fake.photos_to(-1001).len(), 1);
+    let after = s.run(&["post", "--dry-run"]);
+    assert!(after.status.success(), "{}", stderr(&after));
+    let after = stdout(&after);
+    assert!(after.contains("-1001: skip (already sent)"), "{after}");
+    assert!(after.contains("-1002: skip (already sent)"), "{after}");
+}
+
 #[test]
 fn post_refuses_another_day_without_force() {
     let data = today_data();

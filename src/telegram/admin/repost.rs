@@ -5,19 +5,18 @@ use chrono::{Duration, NaiveDate};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::config::Config;
 use crate::core::calendar;
 use crate::core::dates::{self, DateQuery};
 use crate::core::event::EventId;
-use crate::core::render::{self, Layout, escape, keep_rtl};
+use crate::core::render::{escape, keep_rtl};
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
-use crate::publishing::{Broadcast, Outcome, Post};
+use crate::publishing::{Broadcast, Outcome, Outgoing, Post};
 use crate::telegram::admin::{Admin, audit};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
-use crate::telegram::reply::reply_html;
+use crate::telegram::reply::{reply_html, reply_photo, send_photo};
 
 /// How long a «تأكيد» button stays valid.
 pub const CONFIRMATION_TTL_MINUTES: i64 = 10;
@@ -59,31 +58,15 @@ fn parse_subject(args: &str, catalog: &Catalog, today: NaiveDate) -> Result<Subj
     }
 }
 
-/// The post as the targets will get it (all theatres; a target of fewer gets fewer events).
-fn subject_parts(
-    subject: &Subject,
-    catalog: &Catalog,
-    config: &Config,
-    layout: Layout<'_>,
-) -> Vec<String> {
-    let store = &catalog.store;
-    match subject {
-        Subject::Day(date) => render::post(&store.on_date(*date, config.leap_day), store, layout),
-        Subject::Event(id, _) => store
-            .get(id.as_str())
-            .map(|e| render::post(&[e], store, layout))
-            .unwrap_or_default(),
-    }
-}
-
-/// The day or event an admin named, and its post; on a bad argument or a day
-/// without events the admin is told, and the audit outcome is returned instead.
-async fn subject_and_parts(
+/// The day or event an admin named, and its post as a target of every theatre
+/// gets it (a target of fewer theatres gets fewer events); on a bad argument or
+/// a day without events the admin is told, and the audit outcome is returned instead.
+async fn subject_and_post(
     bot: &Bot,
     msg: &Message,
     args: &str,
     ctx: &BotContext,
-) -> Result<Result<(Subject, Vec<String>), AuditOutcome>, HandlerError> {
+) -> Result<Result<(Subject, Outgoing), AuditOutcome>, HandlerError> {
     let catalog = current(&ctx.catalog);
     let subject = match parse_subject(args, &catalog, ctx.today()) {
         Ok(s) => s,
@@ -92,13 +75,17 @@ async fn subject_and_parts(
             return Ok(Err(AuditOutcome::Failed("bad arguments".into())));
         }
     };
-    let layout = ctx.publisher.layout().await;
-    let parts = subject_parts(&subject, &catalog, &ctx.config, layout);
-    if parts.is_empty() {
-        reply_html(ctx, bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
-        return Ok(Err(AuditOutcome::Done("nothing to post".into())));
+    let post = match &subject {
+        Subject::Day(date) => Post::Day(*date),
+        Subject::Event(id, _) => Post::Event(id.clone()),
+    };
+    match ctx.publisher.preview(&post).await {
+        Some(outgoing) => Ok(Ok((subject, outgoing))),
+        None => {
+            reply_html(ctx, bot, msg, "لا منشور لهذا اليوم: لا حدث فيه.", None).await?;
+            Ok(Err(AuditOutcome::Done("nothing to post".into())))
+        }
     }
-    Ok(Ok((subject, parts)))
 }
 
 /// The last word of a `/repost` may name the targets: `all`, `#3`, `@channel` or a chat id.
@@ -146,7 +133,7 @@ async fn ask_confirmation(
 ) -> Result<AuditOutcome, HandlerError> {
     let now = ctx.clock.now();
     let (subject_args, target) = split_target(args);
-    let (subject, parts) = match subject_and_parts(bot, msg, &subject_args, ctx).await? {
+    let (subject, post) = match subject_and_post(bot, msg, &subject_args, ctx).await? {
         Ok(found) => found,
         Err(outcome) => return Ok(outcome),
     };
@@ -174,7 +161,10 @@ async fn ask_confirmation(
         expires_at: now + Duration::minutes(CONFIRMATION_TTL_MINUTES),
     };
     ctx.db.create_confirmation(&confirmation, now).await?;
-    for part in &parts {
+    if let Some(photo) = &post.photo {
+        reply_photo(ctx, bot, msg, photo).await;
+    }
+    for part in post.parts.iter() {
         reply_html(ctx, bot, msg, part, None).await?;
     }
     let names: Vec<String> = targets.iter().map(|t| escape(&t.label())).collect();
@@ -185,7 +175,7 @@ async fn ask_confirmation(
     ]]);
     let text = format!(
         "إعادة نشر ما سبق ({} جزء) إلى {} هدف: {}\nيبقى التأكيد صالحًا {} دقائق.",
-        parts.len(),
+        post.parts.len(),
         targets.len(),
         names.join("، "),
         CONFIRMATION_TTL_MINUTES
@@ -322,8 +312,8 @@ pub async fn preview(
     admin: Admin,
     ctx: BotContext,
 ) -> HandlerResult {
-    let outcome = match subject_and_parts(&bot, &msg, &args, &ctx).await? {
-        Ok((_, parts)) => send_privately(&ctx, &bot, &msg, &admin, &parts).await?,
+    let outcome = match subject_and_post(&bot, &msg, &args, &ctx).await? {
+        Ok((_, post)) => send_privately(&ctx, &bot, &msg, &admin, &post).await?,
         Err(outcome) => outcome,
     };
     audit(&ctx, &admin.0, "preview", &args, outcome).await;
@@ -335,9 +325,12 @@ async fn send_privately(
     bot: &Bot,
     msg: &Message,
     admin: &Admin,
-    parts: &[String],
+    post: &Outgoing,
 ) -> Result<AuditOutcome, HandlerError> {
-    for part in parts {
+    if let Some(photo) = &post.photo {
+        send_photo(ctx, bot, admin.0.id.into(), photo, None).await;
+    }
+    for part in post.parts.iter() {
         ctx.publisher.sender.limiter.wait(admin.0.id.0 as i64).await;
         let sent = bot
             .send_message(admin.0.id, part)
@@ -351,5 +344,13 @@ async fn send_privately(
             ));
         }
     }
-    Ok(AuditOutcome::Done(format!("{} part(s)", parts.len())))
+    let card = if post.photo.is_some() {
+        " and the card"
+    } else {
+        ""
+    };
+    Ok(AuditOutcome::Done(format!(
+        "{} part(s){card}",
+        post.parts.len()
+    )))
 }
