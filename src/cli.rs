@@ -16,6 +16,7 @@ use crate::core::answer;
 use crate::core::calendar::{self, Clock, MonthDay, SystemClock};
 use crate::core::card::{self, Card};
 use crate::core::catalog::EventStore;
+use crate::core::catalog::validate::DataErrors;
 use crate::core::render::{self, Layout};
 use crate::core::search::Catalog;
 use crate::data;
@@ -136,8 +137,11 @@ fn load_config(path: &Path) -> Result<Config> {
 }
 
 fn load_store(config: &Config) -> Result<EventStore> {
-    data::load(&config.data_dir)
-        .map_err(|e| anyhow!("the event data is invalid ({} problems):\n{e}", e.0.len()))
+    data::load(&config.data_dir).map_err(invalid_data)
+}
+
+fn invalid_data(e: DataErrors) -> anyhow::Error {
+    anyhow!("the event data is invalid ({} problems):\n{e}", e.0.len())
 }
 
 fn validate(config_path: &Path, data: Option<&Path>, out: &mut dyn Write) -> Result<ExitCode> {
@@ -278,16 +282,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn run_bot(config_path: &Path) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let token = config.token()?;
-    let store = load_store(&config)?;
+    let catalog = data::load_catalog(&config.data_dir).map_err(invalid_data)?;
     tracing::info!(
-        events = store.len(),
-        days = store.days_covered().len(),
+        events = catalog.store.len(),
+        days = catalog.store.days_covered().len(),
         "event store loaded"
     );
     runtime()?.block_on(async {
         let settings = Settings {
             bot: service::make_bot(&config, &token)?,
-            catalog: data::shared(store),
+            catalog: data::share(catalog),
             clock: Arc::new(SystemClock),
             config_path: Some(config_path.to_owned()),
             policy: None,

@@ -8,18 +8,44 @@ use std::sync::{Arc, RwLock};
 
 use crate::core::catalog::EventStore;
 use crate::core::catalog::validate::{self, DataError, DataErrors};
-use crate::core::search::Catalog;
+use crate::core::search::{Catalog, SearchIndex};
 
 /// The events and their index as the running bot sees them: swapped whole on reload.
 pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 
 pub fn shared(store: EventStore) -> SharedCatalog {
-    Arc::new(RwLock::new(Arc::new(catalog(store))))
+    share(catalog(store))
+}
+
+pub fn share(catalog: Catalog) -> SharedCatalog {
+    Arc::new(RwLock::new(Arc::new(catalog)))
 }
 
 /// The catalog of `store`, its fuzzy index building on a background thread.
 pub fn catalog(store: EventStore) -> Catalog {
-    let catalog = Catalog::new(store);
+    warmed(Catalog::new(store))
+}
+
+/// Loads `dir` as `load` does, and its catalog: the day-length check runs on a
+/// second thread beside the search index (both only read the store), which
+/// takes the longest part of a large store's start-up off the critical path.
+pub fn load_catalog(dir: &Path) -> Result<Catalog, DataErrors> {
+    let store = parse(dir)?;
+    let events_dir = dir.join("events");
+    let (checked, index) = std::thread::scope(|scope| {
+        let check = scope.spawn(|| check_days(&store, &events_dir));
+        let index = SearchIndex::build(&store);
+        let checked = check
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (checked, index)
+    });
+    checked?;
+    Ok(warmed(Catalog { store, index }))
+}
+
+/// Starts building `catalog`'s fuzzy index on a background thread.
+fn warmed(catalog: Catalog) -> Catalog {
     let warm_up = catalog.index.fuzzy_warm_up();
     if let Err(e) = std::thread::Builder::new()
         .name("fuzzy-index".into())
@@ -40,6 +66,13 @@ pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
 
 /// Reads and validates every `*.toml` under `<dir>/events`.
 pub fn load(dir: &Path) -> Result<EventStore, DataErrors> {
+    let store = parse(dir)?;
+    check_days(&store, &dir.join("events"))?;
+    Ok(store)
+}
+
+/// Every event file of `dir`, parsed and validated together (all but the day-length check).
+fn parse(dir: &Path) -> Result<EventStore, DataErrors> {
     let events_dir = dir.join("events");
     let unreadable = |file: PathBuf, message: String| DataError {
         file,
@@ -69,9 +102,7 @@ pub fn load(dir: &Path) -> Result<EventStore, DataErrors> {
     .into_iter()
     .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
     .collect();
-    let store = validate::assemble(parsed, errors)?;
-    check_days(&store, &events_dir)?;
-    Ok(store)
+    validate::assemble(parsed, errors)
 }
 
 /// The most messages a day's post may take. Each event fits one message
@@ -118,7 +149,7 @@ fn check_days(store: &EventStore, events_dir: &Path) -> Result<(), DataErrors> {
 
 /// Loads `dir` and swaps it into `catalog`; on any error `catalog` keeps what it had.
 pub fn reload(shared: &SharedCatalog, dir: &Path) -> Result<Arc<Catalog>, DataErrors> {
-    let fresh = Arc::new(catalog(load(dir)?));
+    let fresh = Arc::new(load_catalog(dir)?);
     *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&fresh);
     Ok(fresh)
 }

@@ -145,7 +145,7 @@ pub fn fast_retries() -> RetryPolicy {
 /// `clock`, with fast retries.
 pub async fn service(config: Config, clock: Arc<TestClock>) -> dhikra::service::Service {
     let catalog =
-        dhikra::data::shared(dhikra::data::load(&config.data_dir).expect("valid test data"));
+        dhikra::data::share(dhikra::data::load_catalog(&config.data_dir).expect("valid test data"));
     let token = Token::new(fake_api::TOKEN).unwrap();
     let settings = dhikra::service::Settings {
         bot: dhikra::service::make_bot(&config, &token).unwrap(),
