@@ -20,6 +20,7 @@ use crate::core::render::{self, Layout};
 use crate::core::search::Catalog;
 use crate::data;
 use crate::db::{Db, DeliveryStatus};
+use crate::ops::Role;
 use crate::publishing::{Outcome, TargetResult};
 use crate::service::leader::{self, Holder};
 use crate::service::{self, Settings};
@@ -409,6 +410,10 @@ async fn post_now(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let service = Arc::new(service::build(settings).await?);
+    // This process holds the lead (see `post`): say so before claiming.
+    service.health.set_role(Role::Leader);
+    service.heartbeat.renew().await;
+    service.heartbeat.await_predecessor().await;
     let on_signal = Arc::clone(&service);
     tokio::spawn(async move {
         if service::wait_for_signal().await.is_ok() {
@@ -440,7 +445,9 @@ async fn post_now(
             &service.shutdown(),
             &progress,
         )
-        .await?;
+        .await;
+    service.heartbeat.leave().await;
+    let report = report?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

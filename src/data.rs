@@ -11,10 +11,49 @@ use crate::core::catalog::validate::{self, DataError, DataErrors};
 use crate::core::search::Catalog;
 
 /// The events and their index as the running bot sees them: swapped whole on reload.
-pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+pub type SharedCatalog = Arc<RwLock<Loaded>>;
+
+/// One load of the data: the catalog and its [`version`].
+#[derive(Clone)]
+pub struct Loaded {
+    catalog: Arc<Catalog>,
+    version: String,
+}
+
+impl Loaded {
+    fn new(store: EventStore) -> Self {
+        let version = version_of(&store);
+        Self {
+            catalog: Arc::new(catalog(store)),
+            version,
+        }
+    }
+}
 
 pub fn shared(store: EventStore) -> SharedCatalog {
-    Arc::new(RwLock::new(Arc::new(catalog(store))))
+    Arc::new(RwLock::new(Loaded::new(store)))
+}
+
+/// A short hash of the events as loaded (every field of every event, in
+/// order): replicas serving the same data show the same version in `/status`,
+/// and a reload that changed anything shows a new one. FNV-1a, written out
+/// because std's hasher may change between Rust releases.
+fn version_of(store: &EventStore) -> String {
+    struct Fnv(u64);
+    impl std::fmt::Write for Fnv {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for b in s.bytes() {
+                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            Ok(())
+        }
+    }
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    for event in store.all() {
+        // Writing to a hasher cannot fail.
+        let _ = std::fmt::write(&mut hash, format_args!("{event:?}\n"));
+    }
+    format!("{:012x}", hash.0 >> 16)
 }
 
 /// The catalog of `store`, its fuzzy index building on a background thread.
@@ -32,10 +71,19 @@ pub fn catalog(store: EventStore) -> Catalog {
 }
 
 pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
+    Arc::clone(&loaded(catalog).catalog)
+}
+
+/// The version of the data being served (see [`version_of`]).
+pub fn version(catalog: &SharedCatalog) -> String {
+    loaded(catalog).version
+}
+
+fn loaded(catalog: &SharedCatalog) -> Loaded {
     catalog
         .read()
-        .map(|c| Arc::clone(&c))
-        .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+        .map(|c| c.clone())
+        .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
 }
 
 /// Reads and validates every `*.toml` under `<dir>/events`.
@@ -118,9 +166,10 @@ fn check_days(store: &EventStore, events_dir: &Path) -> Result<(), DataErrors> {
 
 /// Loads `dir` and swaps it into `catalog`; on any error `catalog` keeps what it had.
 pub fn reload(shared: &SharedCatalog, dir: &Path) -> Result<Arc<Catalog>, DataErrors> {
-    let fresh = Arc::new(catalog(load(dir)?));
-    *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&fresh);
-    Ok(fresh)
+    let fresh = Loaded::new(load(dir)?);
+    let catalog = Arc::clone(&fresh.catalog);
+    *shared.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    Ok(catalog)
 }
 
 /// `items.map(f)` on every core, keeping the order; small inputs stay on this thread.

@@ -333,7 +333,7 @@ impl Sender {
             .await;
         let now = self.clock.now();
         self.db
-            .begin_attempt(part.slot, now + self.policy.lease, now)
+            .begin_attempt(part.slot, &self.owner, now + self.policy.lease, now)
             .await?;
         let result = match (part.body, upload) {
             (Body::Photo(photo), Some(upload)) => {

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod leader;
+pub mod replica;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,18 +66,10 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
     let Some(mut lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
+        service.heartbeat.leave().await;
         return Ok(());
     };
-    service.health.set_role(Role::Leader);
-    if lead.took_over {
-        // A leader that took over cannot know how much its predecessor sent in
-        // the last second, which Telegram still counts: one second of quiet keeps
-        // the two under the bot's limit together (measured: 1 × 429 in a takeover
-        // without it, tests/it/run.rs issue_15).
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    tracing::info!("leading: polling updates and publishing");
-    register_commands(&service.bot, service.config.admin_chat).await;
+    begin_leading(&service, lead.took_over).await;
 
     // The tick and the requests hold `busy` while they send; taking it at the end
     // means the last send is recorded before the process exits.
@@ -116,11 +109,29 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     let _ = requests.await;
     heartbeat.abort();
     let _guard = busy.lock().await;
+    service.heartbeat.leave().await;
     tracing::info!("stopped");
     if lost {
         return Err(RunError::LeadLost);
     }
     Ok(())
+}
+
+/// Says so (health, heartbeat), and waits out the previous leader before the
+/// first poll and the first claim.
+async fn begin_leading(service: &Service, took_over: bool) {
+    service.health.set_role(Role::Leader);
+    service.heartbeat.renew().await;
+    service.heartbeat.await_predecessor().await;
+    if took_over {
+        // A leader that took over cannot know how much its predecessor sent in
+        // the last second, which Telegram still counts: one second of quiet keeps
+        // the two under the bot's limit together (measured: 1 × 429 in a takeover
+        // without it, tests/it/run.rs issue_15).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tracing::info!("leading: polling updates and publishing");
+    register_commands(&service.bot, service.config.admin_chat).await;
 }
 
 /// Waits while another process leads this database (no polling, no sending),
