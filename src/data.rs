@@ -197,3 +197,40 @@ fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> V
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(summary: &str) -> String {
+        format!(
+            "id = \"anzio\"\nkind = \"battle\"\ntitle_ar = \"أنزيو\"\ntitle_en = \"Anzio\"\naliases = [\"أنزيو\"]\ndate = \"1944-01-22\"\nsummary_ar = \"{summary}\"\ntheatre = \"italy\"\n[[sources]]\ntitle = \"Reference\"\nurl = \"https://example.org/anzio\"\n"
+        )
+    }
+
+    fn version_after(dir: &Path, summary: &str, shared: &SharedCatalog) -> String {
+        std::fs::write(dir.join("events/anzio.toml"), event(summary)).unwrap();
+        reload(shared, dir).unwrap();
+        version(shared)
+    }
+
+    /// The same data gives the same version in every load (so on every
+    /// replica); any change to an event gives another.
+    #[test]
+    fn the_data_version_follows_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("events")).unwrap();
+        std::fs::write(dir.path().join("events/anzio.toml"), event("إنزال.")).unwrap();
+        let shared = shared(load(dir.path()).unwrap());
+        let first = version(&shared);
+        assert_eq!(first.len(), 12, "{first}");
+        assert_eq!(version_after(dir.path(), "إنزال.", &shared), first);
+        assert_eq!(version(&super::shared(load(dir.path()).unwrap())), first);
+        let changed = version_after(dir.path(), "إنزال الحلفاء.", &shared);
+        assert_ne!(changed, first);
+        // A failed reload keeps the version of the data still served.
+        std::fs::write(dir.path().join("events/anzio.toml"), "id = ").unwrap();
+        assert!(reload(&shared, dir.path()).is_err());
+        assert_eq!(version(&shared), changed);
+    }
+}

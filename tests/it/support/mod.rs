@@ -168,6 +168,8 @@ pub struct BotHandle {
     pub fake: fake_api::FakeApi,
     pub db: dhikra::db::Db,
     pub clock: Arc<TestClock>,
+    /// Kept for its heartbeat, renewed while the bot runs.
+    _service: dhikra::service::Service,
     shutdown: teloxide::dispatching::ShutdownToken,
     _dirs: (tempfile::TempDir,),
 }
@@ -211,6 +213,7 @@ pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
         fake,
         db: service.db().clone(),
         clock,
+        _service: service,
         shutdown,
         _dirs: (dir,),
     }
