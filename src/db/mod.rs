@@ -29,7 +29,7 @@ pub mod testing;
 pub use audit::{AuditEntry, AuditOutcome};
 pub use confirmations::{Confirmation, Confirmed};
 pub use deliveries::{Claim, Delivery, DeliveryStatus, Slot};
-pub use replicas::{ALIVE_WITHIN, Replica, ReplicaRole};
+pub use replicas::{ALIVE_WITHIN, Reloads, Replica, ReplicaRole};
 pub use requests::PostRequest;
 pub use targets::{Subscription, Target};
 

@@ -1,6 +1,7 @@
 //! The `replicas` table: the heartbeat of every process that may claim
 //! deliveries. A claim's owner is alive while its row was renewed within
-//! [`ALIVE_WITHIN`] by the database's clock; `/status` lists the rows.
+//! [`ALIVE_WITHIN`] by the database's clock; `/status` lists the rows. And the
+//! word replicas pass each other on PostgreSQL: a `/reload` on one reloads all.
 //!
 //! The two engines tell the time differently, so each query here is written
 //! once per engine (`now()` on PostgreSQL, `julianday('now')` on SQLite), both
@@ -9,6 +10,7 @@
 use std::time::Duration;
 
 use sqlx::FromRow;
+use sqlx::postgres::PgListener;
 
 use crate::db::{Db, Pool, Result};
 
@@ -147,5 +149,61 @@ impl Db {
             .into_iter()
             .map(|r| r.owner)
             .collect())
+    }
+}
+
+/// The channel replicas announce reloads on. It is one per database, not per
+/// schema, so the payload names the schema (`<schema> <owner>`): databases
+/// sharing a server, and the tests' schemas, hear only their own.
+const RELOADS: &str = "dhikra_reload";
+
+/// Reloads announced by the processes sharing this PostgreSQL schema.
+pub struct Reloads {
+    listener: PgListener,
+    schema: String,
+}
+
+impl Reloads {
+    /// The owner of the next process that reloaded (this one's own included).
+    /// A lost connection is made again, silently: announcements sent meanwhile
+    /// are missed, and an admin reloads again.
+    pub async fn next(&mut self) -> Result<String> {
+        loop {
+            let note = self.listener.recv().await?;
+            if let Some((schema, owner)) = note.payload().split_once(' ')
+                && schema == self.schema
+            {
+                return Ok(owner.to_owned());
+            }
+        }
+    }
+}
+
+impl Db {
+    /// Tells every process sharing the schema that `owner` reloaded the data
+    /// (PostgreSQL: `NOTIFY`; a single SQLite process has no one to tell).
+    pub async fn announce_reload(&self, owner: &str) -> Result<()> {
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::query("SELECT pg_notify($1, current_schema() || ' ' || $2)")
+                .bind(RELOADS)
+                .bind(owner)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Listens for [`Db::announce_reload`] on a connection of its own; `None`
+    /// on SQLite. Listening from the return on: nothing announced before is heard.
+    pub async fn reload_announcements(&self) -> Result<Option<Reloads>> {
+        let Pool::Postgres(pool) = &self.pool else {
+            return Ok(None);
+        };
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(pool)
+            .await?;
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(RELOADS).await?;
+        Ok(Some(Reloads { listener, schema }))
     }
 }

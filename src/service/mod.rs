@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod leader;
+pub mod reloads;
 pub mod replica;
 
 use std::sync::Arc;
@@ -64,8 +65,14 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
+    // On either role: a standby must serve the new data when it takes over.
+    let following = reloads::subscribe(&service.context)
+        .await
+        .map(|f| tokio::spawn(f.run()));
+    let stop_following = || following.as_ref().map(tokio::task::JoinHandle::abort);
     let Some(mut lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
+        stop_following();
         service.heartbeat.leave().await;
         return Ok(());
     };
@@ -108,6 +115,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     let _ = listening.await;
     let _ = requests.await;
     heartbeat.abort();
+    stop_following();
     let _guard = busy.lock().await;
     service.heartbeat.leave().await;
     tracing::info!("stopped");

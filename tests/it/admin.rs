@@ -432,3 +432,63 @@ async fn status_lists_the_replicas_and_their_data_version() {
     }
     bot.stop().await;
 }
+
+/// Issue 13: `/reload` on one replica reloads all. Two processes on one
+/// PostgreSQL schema serving one data directory: an event added there, the
+/// admin's `/reload` to the first, and the second serves it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_a_reload_on_one_replica_reloads_the_others() {
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    let data = data_copy();
+    let on_postgres = |fake: &support::fake_api::FakeApi, dir: &std::path::Path| {
+        let mut config = support::test_config(fake, data.path(), dir, &config());
+        config.database = dhikra::config::Database::Postgres(scratch.url.clone());
+        config
+    };
+    let (fake, dir) = (
+        support::fake_api::FakeApi::start().await,
+        tempfile::tempdir().unwrap(),
+    );
+    let config = on_postgres(&fake, dir.path());
+    let first = support::spawn_bot_with_config(fake, config, dir).await;
+    let (fake, dir) = (
+        support::fake_api::FakeApi::start().await,
+        tempfile::tempdir().unwrap(),
+    );
+    let clock = support::TestClock::new(chrono::Utc::now());
+    let second = support::service(on_postgres(&fake, dir.path()), clock).await;
+    let follower = dhikra::service::reloads::subscribe(&second.context)
+        .await
+        .expect("PostgreSQL: replicas listen");
+    tokio::spawn(follower.run());
+    let catalog = &second.context.catalog;
+    let before = (
+        dhikra::data::version(catalog),
+        dhikra::data::current(catalog).store.len(),
+    );
+
+    let added = support::event_toml("reload-witness", "1944-03-03", "شاهد");
+    std::fs::write(data.path().join("events/reload-witness.toml"), added).unwrap();
+    first.fake.push_update(message(ADMIN, ADMIN, 1, "/reload"));
+    let sent = first
+        .fake
+        .wait_for(WAIT, "the reload", |s| !s.is_empty())
+        .await;
+    assert!(sent[0].text.contains("أُعيد التحميل"), "{}", sent[0].text);
+    let deadline = std::time::Instant::now() + WAIT;
+    while dhikra::data::version(catalog) == before.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second replica never reloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let current = dhikra::data::current(catalog);
+    assert_eq!(current.store.len(), before.1 + 1);
+    assert!(current.store.get("reload-witness").is_some());
+    first.stop().await;
+}
