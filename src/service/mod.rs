@@ -154,8 +154,9 @@ async fn stop_listening(updates: &ShutdownToken, mut listening: JoinHandle<()>) 
     }
 }
 
-/// How long the update listener has to stop when asked.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the update listener has to stop when asked, answering the updates
+/// it holds: Docker kills a container 10 s after asking it to stop.
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 /// Says so (health, heartbeat), and waits out the previous leader before the
 /// first poll and the first claim.
