@@ -379,6 +379,13 @@ mod tests {
         db.heartbeat("b", "host-b", ReplicaRole::Standby, "v1").await.unwrap();
         db.heartbeat("a", "host-a", ReplicaRole::Leader, "v2").await.unwrap();
         db.remove_replica("b").await.unwrap();
+        // Seen 61 s ago by the database's clock: not within the last minute.
+        db.heartbeat("c", "host-c", ReplicaRole::Standby, "v1").await.unwrap();
+        on!(db, pool => sqlx::query("UPDATE replicas SET seen_at = seen_at - 61 WHERE owner = 'c'")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
         let seen = db.replicas_seen(std::time::Duration::from_secs(60)).await.unwrap();
         assert_eq!(seen.len(), 1);
         let a = &seen[0];
