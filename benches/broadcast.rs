@@ -3,7 +3,9 @@
 //! (300 messages/s overall, 1/s per chat), text only and then with the day's card.
 //! Reports the time as a ratio of the floor messages / rate (goal ≤ 1.05), the
 //! 429s provoked (goal 0), duplicates (0), losses (0) and uploads (1 with cards).
-//! Run: `cargo bench --bench broadcast`.
+//! Run: `cargo bench --bench broadcast`. With `DHIKRA_TEST_POSTGRES_URL` set, the
+//! two broadcasts run again on PostgreSQL (a scratch schema each, dropped after),
+//! their lines labelled `postgres`.
 
 #[path = "../tests/it/support/fake_api.rs"]
 #[allow(dead_code, reason = "a bench uses a part of the tests' fake Bot API")]
@@ -14,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dhikra::config::{Config, Token};
+use dhikra::config::{Config, PostgresUrl, Token};
 use dhikra::core::calendar::{Clock, FixedClock};
 
 const TARGETS: usize = 1_000;
@@ -25,13 +27,23 @@ async fn main() {
     println!(
         "broadcast to {TARGETS} targets at {RATE} msg/s overall, 1/s per chat (fake Bot API enforcing both)"
     );
-    broadcast("text only (image = false)", false).await;
-    broadcast("with the day's card (the default)", true).await;
+    broadcast("text only (image = false)", false, None).await;
+    broadcast("with the day's card (the default)", true, None).await;
+    if std::env::var(dhikra::db::testing::VAR).is_ok() {
+        for (label, images) in [
+            ("postgres: text only (image = false)", false),
+            ("postgres: with the day's card (the default)", true),
+        ] {
+            let scratch = dhikra::db::testing::Scratch::new().await;
+            broadcast(label, images, Some(&scratch.url)).await;
+        }
+    }
 }
 
-/// One broadcast on a fresh fake and database; the floor is the messages sent
-/// (the card counts as one) divided by the rate.
-async fn broadcast(label: &str, images: bool) {
+/// One broadcast on a fresh fake and database (a temporary SQLite file, or the
+/// PostgreSQL schema `postgres` names); the floor is the messages sent (the
+/// card counts as one) divided by the rate.
+async fn broadcast(label: &str, images: bool, postgres: Option<&PostgresUrl>) {
     let fake = fake_api::FakeApi::start().await;
     fake.enforce_overall(RATE);
     fake.enforce_per_chat(Duration::from_millis(1000));
@@ -50,7 +62,10 @@ async fn broadcast(label: &str, images: bool) {
             .join("data")
             .display()
             .to_string(),
-        db.path().join("b.db").display().to_string(),
+        match postgres {
+            Some(url) => url.expose().to_owned(),
+            None => db.path().join("b.db").display().to_string(),
+        },
         fake.url
     );
     let config = Config::parse(Path::new("bench.toml"), &text, &|_| None).unwrap();

@@ -21,6 +21,7 @@ use crate::core::render::{self, Layout};
 use crate::core::search::Catalog;
 use crate::data;
 use crate::db::{Db, DeliveryStatus};
+use crate::ops::Role;
 use crate::publishing::{Outcome, TargetResult};
 use crate::service::leader::{self, Holder};
 use crate::service::{self, Settings};
@@ -282,16 +283,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn run_bot(config_path: &Path) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let token = config.token()?;
-    let catalog = data::load_catalog(&config.data_dir).map_err(invalid_data)?;
+    let loaded = data::load_catalog(&config.data_dir).map_err(invalid_data)?;
+    let store = &loaded.catalog().store;
     tracing::info!(
-        events = catalog.store.len(),
-        days = catalog.store.days_covered().len(),
+        events = store.len(),
+        days = store.days_covered().len(),
         "event store loaded"
     );
     runtime()?.block_on(async {
         let settings = Settings {
             bot: service::make_bot(&config, &token)?,
-            catalog: data::share(catalog),
+            catalog: data::share(loaded),
             clock: Arc::new(SystemClock),
             config_path: Some(config_path.to_owned()),
             policy: None,
@@ -414,6 +416,10 @@ async fn post_now(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     let service = Arc::new(service::build(settings).await?);
+    // This process holds the lead (see `post`): say so before claiming.
+    service.health.set_role(Role::Leader);
+    service.heartbeat.renew().await;
+    service.heartbeat.await_predecessor().await;
     let on_signal = Arc::clone(&service);
     tokio::spawn(async move {
         if service::wait_for_signal().await.is_ok() {
@@ -445,7 +451,9 @@ async fn post_now(
             &service.shutdown(),
             &progress,
         )
-        .await?;
+        .await;
+    service.heartbeat.leave().await;
+    let report = report?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

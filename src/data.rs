@@ -11,14 +11,54 @@ use crate::core::catalog::validate::{self, DataError, DataErrors};
 use crate::core::search::{Catalog, SearchIndex};
 
 /// The events and their index as the running bot sees them: swapped whole on reload.
-pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+pub type SharedCatalog = Arc<RwLock<Loaded>>;
 
-pub fn shared(store: EventStore) -> SharedCatalog {
-    share(catalog(store))
+/// One load of the data: the catalog and its [`version`].
+#[derive(Clone)]
+pub struct Loaded {
+    catalog: Arc<Catalog>,
+    version: String,
 }
 
-pub fn share(catalog: Catalog) -> SharedCatalog {
-    Arc::new(RwLock::new(Arc::new(catalog)))
+impl Loaded {
+    /// The events loaded, with their search index.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
+pub fn shared(store: EventStore) -> SharedCatalog {
+    let version = version_of(&store);
+    share(Loaded {
+        catalog: Arc::new(catalog(store)),
+        version,
+    })
+}
+
+pub fn share(loaded: Loaded) -> SharedCatalog {
+    Arc::new(RwLock::new(loaded))
+}
+
+/// A short hash of the events as loaded (every field of every event, in
+/// order): replicas serving the same data show the same version in `/status`,
+/// and a reload that changed anything shows a new one. FNV-1a, written out
+/// because std's hasher may change between Rust releases.
+fn version_of(store: &EventStore) -> String {
+    struct Fnv(u64);
+    impl std::fmt::Write for Fnv {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for b in s.bytes() {
+                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            Ok(())
+        }
+    }
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    for event in store.all() {
+        // Writing to a hasher cannot fail.
+        let _ = std::fmt::write(&mut hash, format_args!("{event:?}\n"));
+    }
+    format!("{:012x}", hash.0 >> 16)
 }
 
 /// The catalog of `store`, its fuzzy index building on a background thread.
@@ -29,11 +69,12 @@ pub fn catalog(store: EventStore) -> Catalog {
 /// Loads `dir` as `load` does, and its catalog: the day-length check runs on a
 /// second thread beside the search index (both only read the store), which
 /// takes the longest part of a large store's start-up off the critical path.
-pub fn load_catalog(dir: &Path) -> Result<Catalog, DataErrors> {
+/// The version is hashed on that thread too (tens of ms for 10,000 events).
+pub fn load_catalog(dir: &Path) -> Result<Loaded, DataErrors> {
     let store = parse(dir)?;
     let events_dir = dir.join("events");
-    let (checked, index) = std::thread::scope(|scope| {
-        let check = scope.spawn(|| check_days(&store, &events_dir));
+    let ((checked, version), index) = std::thread::scope(|scope| {
+        let check = scope.spawn(|| (check_days(&store, &events_dir), version_of(&store)));
         let index = SearchIndex::build(&store);
         let checked = check
             .join()
@@ -41,7 +82,10 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog, DataErrors> {
         (checked, index)
     });
     checked?;
-    Ok(warmed(Catalog { store, index }))
+    Ok(Loaded {
+        catalog: Arc::new(warmed(Catalog { store, index })),
+        version,
+    })
 }
 
 /// Starts building `catalog`'s fuzzy index on a background thread.
@@ -58,10 +102,19 @@ fn warmed(catalog: Catalog) -> Catalog {
 }
 
 pub fn current(catalog: &SharedCatalog) -> Arc<Catalog> {
+    Arc::clone(&loaded(catalog).catalog)
+}
+
+/// The version of the data being served (see [`version_of`]).
+pub fn version(catalog: &SharedCatalog) -> String {
+    loaded(catalog).version
+}
+
+fn loaded(catalog: &SharedCatalog) -> Loaded {
     catalog
         .read()
-        .map(|c| Arc::clone(&c))
-        .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+        .map(|c| c.clone())
+        .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
 }
 
 /// Reads and validates every `*.toml` under `<dir>/events`.
@@ -149,9 +202,10 @@ fn check_days(store: &EventStore, events_dir: &Path) -> Result<(), DataErrors> {
 
 /// Loads `dir` and swaps it into `catalog`; on any error `catalog` keeps what it had.
 pub fn reload(shared: &SharedCatalog, dir: &Path) -> Result<Arc<Catalog>, DataErrors> {
-    let fresh = Arc::new(load_catalog(dir)?);
-    *shared.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&fresh);
-    Ok(fresh)
+    let fresh = load_catalog(dir)?;
+    let catalog = Arc::clone(&fresh.catalog);
+    *shared.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    Ok(catalog)
 }
 
 /// `items.map(f)` on every core, keeping the order; small inputs stay on this thread.
@@ -178,4 +232,41 @@ fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> V
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(summary: &str) -> String {
+        format!(
+            "id = \"anzio\"\nkind = \"battle\"\ntitle_ar = \"أنزيو\"\ntitle_en = \"Anzio\"\naliases = [\"أنزيو\"]\ndate = \"1944-01-22\"\nsummary_ar = \"{summary}\"\ntheatre = \"italy\"\n[[sources]]\ntitle = \"Reference\"\nurl = \"https://example.org/anzio\"\n"
+        )
+    }
+
+    fn version_after(dir: &Path, summary: &str, shared: &SharedCatalog) -> String {
+        std::fs::write(dir.join("events/anzio.toml"), event(summary)).unwrap();
+        reload(shared, dir).unwrap();
+        version(shared)
+    }
+
+    /// The same data gives the same version in every load (so on every
+    /// replica); any change to an event gives another.
+    #[test]
+    fn the_data_version_follows_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("events")).unwrap();
+        std::fs::write(dir.path().join("events/anzio.toml"), event("إنزال.")).unwrap();
+        let shared = shared(load(dir.path()).unwrap());
+        let first = version(&shared);
+        assert_eq!(first.len(), 12, "{first}");
+        assert_eq!(version_after(dir.path(), "إنزال.", &shared), first);
+        assert_eq!(version(&super::shared(load(dir.path()).unwrap())), first);
+        let changed = version_after(dir.path(), "إنزال الحلفاء.", &shared);
+        assert_ne!(changed, first);
+        // A failed reload keeps the version of the data still served.
+        std::fs::write(dir.path().join("events/anzio.toml"), "id = ").unwrap();
+        assert!(reload(&shared, dir.path()).is_err());
+        assert_eq!(version(&shared), changed);
+    }
 }

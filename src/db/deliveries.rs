@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::db::{Db, Result, parse_ts, ts};
+use crate::db::{Db, Result, StorageError, parse_ts, ts};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Delivery {
@@ -175,21 +175,40 @@ impl Db {
         })
     }
 
-    /// Marks the request as on the wire (extending the lease and counting the attempt);
-    /// from here until `mark_sent` a crash leaves the outcome unknown.
+    /// Marks the request as on the wire (extending the lease and counting the
+    /// attempt); from here until `mark_sent` a crash leaves the outcome unknown.
+    /// Only while the part is still `owner`'s: one taken from it (its heartbeat
+    /// lapsed, so it was thought dead) fails with [`StorageError::ClaimLost`] and
+    /// must not be sent, since another process may send it.
     pub async fn begin_attempt(
         &self,
         slot: Slot<'_>,
+        owner: &str,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        update_slot!(
-            self,
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5",
-            slot,
-            ts(lease_until),
-            ts(now)
+        let updated = on!(self, pool => sqlx::query(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
+             WHERE target_id = $3 AND local_date = $4 AND part = $5 AND owner = $6 AND status IN ('claimed', 'sending')",
         )
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(slot.target)
+        .bind(slot.key)
+        .bind(i64::from(slot.part))
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if updated == 1 {
+            Ok(())
+        } else {
+            Err(StorageError::ClaimLost {
+                target: slot.target,
+                key: slot.key.to_owned(),
+                part: slot.part,
+            })
+        }
     }
 
     /// Telegram answered with an error: nothing was posted, the part is ours again.
@@ -246,18 +265,18 @@ impl Db {
         )
     }
 
-    /// Settles rows whose owner is gone (lease over, or a dead process on this host):
-    /// 'claimed' rows were never sent and are retried at once; 'sending' rows become
-    /// 'unknown'. Returns every 'unknown' row not yet alerted about.
-    pub async fn expire_stale(
-        &self,
-        now: DateTime<Utc>,
-        is_dead: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Vec<Delivery>> {
+    /// Settles rows whose owner is gone (lease over, or no heartbeat within
+    /// `replicas::ALIVE_WITHIN`; `me` is always alive): 'claimed' rows were never
+    /// sent and are retried at once; 'sending' rows become 'unknown'. Returns
+    /// every 'unknown' row not yet alerted about.
+    pub async fn expire_stale(&self, now: DateTime<Utc>, me: &str) -> Result<Vec<Delivery>> {
         let owners: Vec<String> = on!(self, pool => sqlx::query_scalar("SELECT DISTINCT owner FROM deliveries WHERE status IN ('claimed', 'sending') AND owner IS NOT NULL")
             .fetch_all(pool)
             .await)?;
-        for owner in owners.iter().filter(|o| is_dead(o)) {
+        // Read after the owners: a process that claimed meanwhile has its
+        // heartbeat written already (one is written before any claim).
+        let live = self.live_owners().await?;
+        for owner in owners.iter().filter(|o| *o != me && !live.contains(o)) {
             self.release(now, Gone::Owner(owner)).await?;
         }
         self.release(now, Gone::LeaseOver).await?;

@@ -21,6 +21,7 @@ macro_rules! on {
 mod audit;
 mod confirmations;
 mod deliveries;
+mod replicas;
 mod requests;
 mod targets;
 pub mod testing;
@@ -28,6 +29,7 @@ pub mod testing;
 pub use audit::{AuditEntry, AuditOutcome};
 pub use confirmations::{Confirmation, Confirmed};
 pub use deliveries::{Claim, Delivery, DeliveryStatus, Slot};
+pub use replicas::{ALIVE_WITHIN, Reloads, Replica, ReplicaRole};
 pub use requests::PostRequest;
 pub use targets::{Subscription, Target};
 
@@ -52,6 +54,9 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// Another process owns the part now: its owner was thought dead.
+    #[error("part {part} of {key} for target {target} is no longer this process's claim")]
+    ClaimLost { target: i64, key: String, part: u32 },
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -154,7 +159,8 @@ mod tests {
     /// with the reason, when it is not set; failing when it is set and the
     /// server cannot be reached).
     macro_rules! on_both {
-        ($(async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+        ($($(#[doc = $doc:literal])* async fn $name:ident($db:ident: Db) $body:block)*) => {$(
+            $(#[doc = $doc])*
             mod $name {
                 use super::*;
 
@@ -189,6 +195,30 @@ mod tests {
             key: "k",
             part: 1,
         }
+    }
+
+    fn part(target: i64, part: u32) -> Slot<'static> {
+        Slot {
+            target,
+            key: "k",
+            part,
+        }
+    }
+
+    /// `owner` claims parts 1 and 2, and has part 2 on the wire.
+    async fn claim_both_parts(db: &Db, target: i64, owner: &str) {
+        let lease = t0() + chrono::Duration::minutes(5);
+        for p in [1, 2] {
+            assert_eq!(
+                db.claim(part(target, p), 2, owner, lease, t0())
+                    .await
+                    .unwrap(),
+                Claim::Acquired
+            );
+        }
+        db.begin_attempt(part(target, 2), owner, lease, t0())
+            .await
+            .unwrap();
     }
 
     fn cfg(chat: &str) -> TargetConfig {
@@ -249,12 +279,8 @@ mod tests {
         db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
             .await
             .unwrap();
-        assert!(
-            db.expire_stale(t0(), &|o| o == "dead")
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        // "dead" never wrote a heartbeat.
+        assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
         assert_eq!(
             db.claim(k(id), 1, "b", t0(), t0()).await.unwrap(),
             Claim::Acquired
@@ -267,17 +293,105 @@ mod tests {
         db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
             .await
             .unwrap();
-        db.begin_attempt(k(id), t0() + chrono::Duration::minutes(5), t0())
+        db.begin_attempt(k(id), "dead", t0() + chrono::Duration::minutes(5), t0())
             .await
             .unwrap();
-        let stale = db.expire_stale(t0(), &|o| o == "dead").await.unwrap();
+        let stale = db.expire_stale(t0(), "me").await.unwrap();
         assert_eq!(stale.len(), 1);
         assert_eq!(
             db.claim(k(id), 1, "b", t0(), t0()).await.unwrap(),
             Claim::Unknown
         );
         db.mark_alerted(k(id)).await.unwrap();
-        assert!(db.expire_stale(t0(), &|_| false).await.unwrap().is_empty());
+        assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
+    }
+
+    async fn a_fresh_heartbeat_keeps_its_owner_alive(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        db.heartbeat("a", "host-a", ReplicaRole::Leader, "v1").await.unwrap();
+        claim_both_parts(&db, id, "a").await;
+        assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
+        assert_eq!(db.claim(part(id, 1), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
+    }
+
+    async fn a_lapsed_heartbeat_makes_its_owner_dead(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        db.heartbeat("a", "host-a", ReplicaRole::Leader, "v1").await.unwrap();
+        claim_both_parts(&db, id, "a").await;
+        // Renewed last one window and a second ago, by the database's clock.
+        let lapse = ALIVE_WITHIN.as_secs_f64() + 1.0;
+        on!(db, pool => sqlx::query("UPDATE replicas SET seen_at = seen_at - $1 WHERE owner = 'a'")
+            .bind(lapse)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
+        let unknown = db.expire_stale(t0(), "me").await.unwrap();
+        assert_eq!(unknown.iter().map(|d| d.part).collect::<Vec<_>>(), [2], "the part on the wire");
+        assert_eq!(db.claim(part(id, 1), 2, "b", t0(), t0()).await.unwrap(), Claim::Acquired);
+        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::Unknown);
+    }
+
+    /// The regression issue 13 names: two containers of one image share a host
+    /// name, and each runs as pid 1. Owners were `host:pid:nonce`, and one with
+    /// this host and pid but another nonce counted as a restarted (dead) self:
+    /// each replica took the other's claims while both lived.
+    async fn issue_13_containers_sharing_a_hostname_and_pid_stay_alive(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        let (me, other) = ("web-7f9c:1:00000000000000aa", "web-7f9c:1:00000000000000bb");
+        db.heartbeat(me, "web-7f9c", ReplicaRole::Standby, "v1").await.unwrap();
+        db.heartbeat(other, "web-7f9c", ReplicaRole::Leader, "v1").await.unwrap();
+        claim_both_parts(&db, id, other).await;
+        assert!(db.expire_stale(t0(), me).await.unwrap().is_empty());
+        assert_eq!(db.claim(part(id, 1), 2, me, t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 2), 2, me, t0(), t0()).await.unwrap(), Claim::InFlight);
+        let seen = db.replicas_seen(ALIVE_WITHIN).await.unwrap();
+        assert_eq!(seen.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>(), [me, other]);
+    }
+
+    /// A process whose heartbeat was never written (or lapsed while it lived)
+    /// is counted dead and its unsent claim retried by another: it then cannot
+    /// start sending that part, so the part goes once. A process never counts
+    /// itself dead.
+    async fn a_claim_taken_from_an_owner_thought_dead_is_not_sent_by_it(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        let lease = t0() + chrono::Duration::minutes(5);
+        db.claim(part(id, 1), 2, "ghost", lease, t0()).await.unwrap();
+        db.claim(part(id, 2), 2, "me", lease, t0()).await.unwrap();
+        assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
+        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 1), 2, "b", lease, t0()).await.unwrap(), Claim::Acquired);
+        assert!(matches!(
+            db.begin_attempt(part(id, 1), "ghost", lease, t0()).await,
+            Err(StorageError::ClaimLost { part: 1, .. })
+        ));
+        db.begin_attempt(part(id, 1), "b", lease, t0()).await.unwrap();
+        db.begin_attempt(part(id, 2), "me", lease, t0()).await.unwrap();
+    }
+
+    async fn heartbeats_are_listed_renewed_and_removed(db: Db) {
+        db.heartbeat("a", "host-a", ReplicaRole::Standby, "v1").await.unwrap();
+        db.heartbeat("b", "host-b", ReplicaRole::Standby, "v1").await.unwrap();
+        db.heartbeat("a", "host-a", ReplicaRole::Leader, "v2").await.unwrap();
+        db.remove_replica("b").await.unwrap();
+        // Seen 61 s ago by the database's clock: not within the last minute.
+        db.heartbeat("c", "host-c", ReplicaRole::Standby, "v1").await.unwrap();
+        on!(db, pool => sqlx::query("UPDATE replicas SET seen_at = seen_at - 61 WHERE owner = 'c'")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
+        let seen = db.replicas_seen(std::time::Duration::from_secs(60)).await.unwrap();
+        assert_eq!(seen.len(), 1);
+        let a = &seen[0];
+        assert_eq!((a.owner.as_str(), a.label.as_str(), a.role, a.data_version.as_str()),
+            ("a", "host-a", ReplicaRole::Leader, "v2"));
+        assert!((0.0..5.0).contains(&a.age), "seen {}s ago", a.age);
     }
 
     async fn config_sync_keeps_state_and_marks_removed(db: Db) {

@@ -32,7 +32,7 @@ use crate::shutdown::Shutdown;
 pub use alerts::Alerts;
 pub use faults::{Fault, RetryPolicy, classify, describe};
 pub use limiter::Limiter;
-pub use owner::{owner_id, owner_is_dead};
+pub use owner::{host_label, owner_id};
 pub use picture::{Photo, Photos};
 pub use sender::{DeliveryError, Outcome, Outgoing, Sender};
 
@@ -407,11 +407,7 @@ impl Publisher {
     /// Before sending: settle rows left by stopped processes, and resolve @usernames.
     async fn prepare(&self, now: DateTime<Utc>) -> Result<(), PublishError> {
         let db = &self.sender.db;
-        let me = &self.sender.owner;
-        for row in db
-            .expire_stale(now, &|owner| owner_is_dead(owner, me))
-            .await?
-        {
+        for row in db.expire_stale(now, &self.sender.owner).await? {
             let label = db
                 .target(row.target_id)
                 .await?

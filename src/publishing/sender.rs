@@ -335,7 +335,7 @@ impl Sender {
         // after, its time shifted each send by a database write.
         let now = self.clock.now();
         self.db
-            .begin_attempt(part.slot, now + self.policy.lease, now)
+            .begin_attempt(part.slot, &self.owner, now + self.policy.lease, now)
             .await?;
         ticket.wait().await;
         let result = match (part.body, upload) {

@@ -16,6 +16,7 @@ use crate::db::{Db, StorageError};
 use crate::ops::Health;
 use crate::publishing::sender::IN_FLIGHT;
 use crate::publishing::{Alerts, Limiter, Publisher, RetryPolicy, Sender, owner_id};
+use crate::service::replica::Heartbeat;
 use crate::shutdown::{Shutdown, Trigger};
 use crate::telegram::context::{BotContext, Cooldown, HandlerError};
 use crate::telegram::handler_tree;
@@ -49,6 +50,8 @@ pub struct Service {
     pub publisher: Arc<Publisher>,
     pub context: BotContext,
     pub health: Arc<Health>,
+    /// This process among those sharing the database (`replica`).
+    pub heartbeat: Heartbeat,
     trigger: Trigger,
 }
 
@@ -96,6 +99,16 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
     let config = Arc::new(config);
     let db = Db::open(&config.database).await?;
     db.sync_config_targets(&config.targets, clock.now()).await?;
+    let owner = owner_id();
+    let health = Arc::new(Health::default());
+    // Before anything can claim a part: see `Heartbeat::start`.
+    let heartbeat = Heartbeat::start(
+        db.clone(),
+        owner.clone(),
+        Arc::clone(&health),
+        catalog.clone(),
+    )
+    .await?;
     let sender = Sender {
         alerts: Alerts::new(bot.clone(), config.admin_chat),
         bot: bot.clone(),
@@ -103,7 +116,7 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         limiter: Arc::new(Limiter::new(&config.limits)),
         clock: Arc::clone(&clock),
         policy: policy.unwrap_or_else(|| RetryPolicy::from_config(&config.retries)),
-        owner: owner_id(),
+        owner,
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
     };
     let publisher = Arc::new(Publisher {
@@ -115,7 +128,6 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         username: Default::default(),
     });
     let (trigger, shutdown) = Shutdown::new();
-    let health = Arc::new(Health::default());
     let context = BotContext {
         config: Arc::clone(&config),
         catalog,
@@ -133,6 +145,7 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         publisher,
         context,
         health,
+        heartbeat,
         trigger,
     })
 }

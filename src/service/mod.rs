@@ -5,20 +5,24 @@
 
 pub mod build;
 pub mod leader;
+pub mod reloads;
+pub mod replica;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use teloxide::dispatching::ShutdownToken;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::update_listeners::Polling;
 use teloxide::utils::command::BotCommands;
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use build::{BuildError, Service, Settings, UPDATE_WORKERS, build, make_bot};
 
-use crate::config::Webhook;
 use crate::ops::{self, Health, Role, install_recorder};
 use crate::publishing::{Outcome, Publisher, describe};
 use crate::shutdown::Shutdown;
@@ -38,11 +42,14 @@ pub enum RunError {
     Signal(#[from] std::io::Error),
     #[error("the database connection holding the lead was lost; restart to stand by")]
     LeadLost,
+    #[error("webhook: {0}")]
+    Webhook(String),
 }
 
 /// Runs until SIGINT or SIGTERM: on standby while another process leads the
 /// database, then as the leader (see `leader`).
 pub async fn run(settings: Settings) -> Result<(), RunError> {
+    let webhook = webhook::mode(&settings.config, std::env::var(webhook::SECRET_VAR).ok())?;
     // One listener for the whole run: tokio keeps its SIGTERM handler once
     // installed, so a signal between two listeners (taking the lead,
     // registering commands) would be swallowed and the process never stop.
@@ -63,20 +70,18 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
+    // On either role: a standby must serve the new data when it takes over.
+    let following = reloads::subscribe(&service.context)
+        .await
+        .map(|f| tokio::spawn(f.run()));
+    let stop_following = || following.as_ref().map(tokio::task::JoinHandle::abort);
     let Some(mut lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
+        stop_following();
+        service.heartbeat.leave().await;
         return Ok(());
     };
-    service.health.set_role(Role::Leader);
-    if lead.took_over {
-        // A leader that took over cannot know how much its predecessor sent in
-        // the last second, which Telegram still counts: one second of quiet keeps
-        // the two under the bot's limit together (measured: 1 × 429 in a takeover
-        // without it, tests/it/run.rs issue_15).
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    tracing::info!("leading: polling updates and publishing");
-    register_commands(&service.bot, service.config.admin_chat).await;
+    begin_leading(&service, lead.took_over).await;
 
     // The tick and the requests hold `busy` while they send; taking it at the end
     // means the last send is recorded before the process exits.
@@ -92,7 +97,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     let listening = tokio::spawn(listen(
         dispatcher,
         service.bot.clone(),
-        service.config.webhook.clone(),
+        webhook,
         Arc::clone(&service.health),
     ));
 
@@ -109,18 +114,65 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!("shutting down: finishing the message in flight");
     service.stop();
     let _ = scheduler.shutdown().await;
-    if let Ok(done) = updates.shutdown() {
-        done.await;
-    }
-    let _ = listening.await;
+    stop_listening(&updates, listening).await;
     let _ = requests.await;
     heartbeat.abort();
+    stop_following();
     let _guard = busy.lock().await;
+    service.heartbeat.leave().await;
     tracing::info!("stopped");
     if lost {
         return Err(RunError::LeadLost);
     }
     Ok(())
+}
+
+/// Stops the dispatcher, which may not be running yet (its webhook being set):
+/// teloxide forgets a shutdown asked of an idle dispatcher, so this asks again
+/// until it runs. And it can miss one asked just as it starts (it only wakes
+/// on a change it is already waiting for): after [`STOP_GRACE`] the listener
+/// is dropped instead, its handlers finishing what they hold.
+async fn stop_listening(updates: &ShutdownToken, mut listening: JoinHandle<()>) {
+    let asking = async {
+        loop {
+            if let Ok(done) = updates.shutdown() {
+                return done.await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let stopped = tokio::time::timeout(STOP_GRACE, async {
+        tokio::select! {
+            () = asking => {}
+            _ = &mut listening => return,
+        }
+        let _ = (&mut listening).await;
+    });
+    if stopped.await.is_err() {
+        tracing::warn!("the update listener did not stop when asked; dropping it");
+        listening.abort();
+    }
+}
+
+/// How long the update listener has to stop when asked, answering the updates
+/// it holds: Docker kills a container 10 s after asking it to stop.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// Says so (health, heartbeat), and waits out the previous leader before the
+/// first poll and the first claim.
+async fn begin_leading(service: &Service, took_over: bool) {
+    service.health.set_role(Role::Leader);
+    service.heartbeat.renew().await;
+    service.heartbeat.await_predecessor().await;
+    if took_over {
+        // A leader that took over cannot know how much its predecessor sent in
+        // the last second, which Telegram still counts: one second of quiet keeps
+        // the two under the bot's limit together (measured: 1 × 429 in a takeover
+        // without it, tests/it/run.rs issue_15).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tracing::info!("leading: polling updates and publishing");
+    register_commands(&service.bot, service.config.admin_chat).await;
 }
 
 /// Waits while another process leads this database (no polling, no sending),
@@ -273,45 +325,28 @@ async fn heartbeat(bot: Bot, health: Arc<Health>) {
 async fn listen(
     mut dispatcher: Dispatcher<Bot, HandlerError, i64>,
     bot: Bot,
-    webhook: Option<Webhook>,
+    webhook: Option<webhook::Mode>,
     health: Arc<Health>,
 ) {
-    let Some(w) = webhook else {
-        let on_error = move |e: teloxide::RequestError| {
-            let health = Arc::clone(&health);
-            async move {
-                health.poll_failed();
-                tracing::warn!(error = %describe(&e), "receiving updates failed");
-            }
-        };
-        // Below reqwest's 17 s client timeout, so a quiet poll never times out.
-        let listener = Polling::builder(bot)
-            .timeout(Duration::from_secs(10))
-            .delete_webhook()
-            .await
-            .build();
-        return dispatcher
-            .dispatch_with_listener(listener, Arc::new(on_error))
-            .await;
-    };
-    let url = match url::Url::parse(&w.url) {
-        Ok(u) => u,
-        Err(e) => return tracing::error!(error = %e, "config key `webhook.url` is not a URL"),
-    };
-    // Telegram sends this header with every update; anything without it is refused.
-    let secret = std::env::var("DHIKRA_WEBHOOK_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
-    crate::logging::register_secret(&secret);
-    let options = webhooks::Options::new(w.listen, url).secret_token(secret);
-    match webhooks::axum(bot, options).await {
-        Ok(listener) => {
-            let on_error = LoggingErrorHandler::with_custom_text("webhook error");
-            dispatcher.dispatch_with_listener(listener, on_error).await
-        }
-        Err(e) => tracing::error!(error = %describe(&e), "could not set the webhook"),
+    if let Some(mode) = webhook {
+        return webhook::serve(dispatcher, bot, mode).await;
     }
+    let on_error = move |e: teloxide::RequestError| {
+        let health = Arc::clone(&health);
+        async move {
+            health.poll_failed();
+            tracing::warn!(error = %describe(&e), "receiving updates failed");
+        }
+    };
+    // Below reqwest's 17 s client timeout, so a quiet poll never times out.
+    let listener = Polling::builder(bot)
+        .timeout(Duration::from_secs(10))
+        .delete_webhook()
+        .await
+        .build();
+    dispatcher
+        .dispatch_with_listener(listener, Arc::new(on_error))
+        .await
 }
 
 /// Everyone sees the user commands; the admin chat also sees the admin ones.

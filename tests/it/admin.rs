@@ -375,3 +375,155 @@ async fn admin_commands_in_a_public_group_are_refused() {
     assert!(sent[0].text.contains("للمشرفين فقط"));
     bot.stop().await;
 }
+
+/// A copy of the shipped data, which a test may change.
+fn data_copy() -> tempfile::TempDir {
+    let data = tempfile::tempdir().unwrap();
+    let events = data.path().join("events");
+    std::fs::create_dir_all(&events).unwrap();
+    for entry in std::fs::read_dir(support::root().join("data/events")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, events.join(path.file_name().unwrap())).unwrap();
+    }
+    data
+}
+
+/// Issue 13: `/status` lists the processes seen in the last minute — host,
+/// role, data version, seconds since seen — marking the one answering; the
+/// data version is the same for the same data and changes on a reload.
+#[tokio::test]
+async fn status_lists_the_replicas_and_their_data_version() {
+    let data = data_copy();
+    let bot = support::spawn_bot_with_data(&config(), data.path()).await;
+    let version = dhikra::data::version(&dhikra::data::shared(
+        dhikra::data::load(&support::root().join("data")).unwrap(),
+    ));
+    let other = ("other:1:00000000000000bb", "other-host");
+    let role = dhikra::db::ReplicaRole::Leader;
+    bot.db
+        .heartbeat(other.0, other.1, role, "0123456789ab")
+        .await
+        .unwrap();
+    bot.fake.push_update(message(ADMIN, ADMIN, 1, "/status"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the status", |s| !s.is_empty())
+        .await;
+    let text = &sent[0].text;
+    assert!(
+        text.contains(&format!("(الإصدار <code>{version}</code>)")),
+        "{text}"
+    );
+    let mine = format!(
+        "• {} — standby — الإصدار <code>{version}</code> — قبل ",
+        dhikra::publishing::host_label()
+    );
+    let line = |start: &str| text.lines().find(|l| l.contains(start)).map(str::to_owned);
+    assert!(
+        line(&mine).is_some_and(|l| l.ends_with(" ث — (هذه)")),
+        "{text}"
+    );
+    let theirs = "• other-host — leader — الإصدار <code>0123456789ab</code> — قبل 0 ث";
+    assert!(line(theirs).is_some_and(|l| l.ends_with(" ث")), "{text}");
+
+    // Another title: a new version, here at once and in the heartbeat soon.
+    let file = data.path().join("events/monte-cassino.toml");
+    let changed = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("Battle of Monte Cassino\"", "Battle of Monte Cassino (I)\"");
+    std::fs::write(&file, changed).unwrap();
+    bot.fake.push_update(message(ADMIN, ADMIN, 2, "/reload"));
+    bot.fake
+        .wait_for(WAIT, "the reload", |s| s.len() >= 2)
+        .await;
+    bot.fake.push_update(message(ADMIN, ADMIN, 3, "/status"));
+    let sent = bot
+        .fake
+        .wait_for(WAIT, "the status", |s| s.len() >= 3)
+        .await;
+    assert!(sent[1].text.contains("أُعيد التحميل"), "{}", sent[1].text);
+    assert!(
+        !sent[2].text.contains(&format!("<code>{version}</code>)")),
+        "{}",
+        sent[2].text
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    let label = dhikra::publishing::host_label();
+    loop {
+        let seen = bot.db.replicas_seen(Duration::from_secs(60)).await.unwrap();
+        let me = seen
+            .iter()
+            .find(|r| r.label == label)
+            .expect("this process");
+        if me.data_version != version {
+            assert!(sent[2].text.contains(&me.data_version), "{}", sent[2].text);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the heartbeat kept {version}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.stop().await;
+}
+
+/// Issue 13: `/reload` on one replica reloads all. Two processes on one
+/// PostgreSQL schema serving one data directory: an event added there, the
+/// admin's `/reload` to the first, and the second serves it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_a_reload_on_one_replica_reloads_the_others() {
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    let data = data_copy();
+    let on_postgres = |fake: &support::fake_api::FakeApi, dir: &std::path::Path| {
+        let mut config = support::test_config(fake, data.path(), dir, &config());
+        config.database = dhikra::config::Database::Postgres(scratch.url.clone());
+        config
+    };
+    let (fake, dir) = (
+        support::fake_api::FakeApi::start().await,
+        tempfile::tempdir().unwrap(),
+    );
+    let config = on_postgres(&fake, dir.path());
+    let first = support::spawn_bot_with_config(fake, config, dir).await;
+    let (fake, dir) = (
+        support::fake_api::FakeApi::start().await,
+        tempfile::tempdir().unwrap(),
+    );
+    let clock = support::TestClock::new(chrono::Utc::now());
+    let second = support::service(on_postgres(&fake, dir.path()), clock).await;
+    let follower = dhikra::service::reloads::subscribe(&second.context)
+        .await
+        .expect("PostgreSQL: replicas listen");
+    tokio::spawn(follower.run());
+    let catalog = &second.context.catalog;
+    let before = (
+        dhikra::data::version(catalog),
+        dhikra::data::current(catalog).store.len(),
+    );
+
+    let added = support::event_toml("reload-witness", "1944-03-03", "شاهد");
+    std::fs::write(data.path().join("events/reload-witness.toml"), added).unwrap();
+    first.fake.push_update(message(ADMIN, ADMIN, 1, "/reload"));
+    let sent = first
+        .fake
+        .wait_for(WAIT, "the reload", |s| !s.is_empty())
+        .await;
+    assert!(sent[0].text.contains("أُعيد التحميل"), "{}", sent[0].text);
+    let deadline = std::time::Instant::now() + WAIT;
+    while dhikra::data::version(catalog) == before.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second replica never reloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let current = dhikra::data::current(catalog);
+    assert_eq!(current.store.len(), before.1 + 1);
+    assert!(current.store.get("reload-witness").is_some());
+    first.stop().await;
+}

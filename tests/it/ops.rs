@@ -202,3 +202,108 @@ async fn webhook_mode_takes_updates_with_the_secret_and_refuses_others() {
         "no long polling in webhook mode"
     );
 }
+
+/// Issue 13: replicas behind a load balancer must share one webhook secret
+/// (Telegram sends every update with the secret of the last replica to set the
+/// webhook), so with PostgreSQL and a webhook, no `DHIKRA_WEBHOOK_SECRET` is
+/// refused before anything starts, saying why.
+#[test]
+fn issue_13_webhook_replicas_refuse_to_start_without_a_shared_secret() {
+    let s = Sandbox::new(
+        "[webhook]\nlisten = \"127.0.0.1:1\"\nurl = \"https://bot.example.org/hook\"\n",
+    );
+    // Nothing listens on port 1: the refusal must come before any connection.
+    let database = "postgres://dhikra:pw-never-shown@127.0.0.1:1/dhikra";
+    let start = |secret: Option<&str>| {
+        let mut cmd = s.command(&["run"]);
+        cmd.env("TELOXIDE_TOKEN", TOKEN)
+            .env("DHIKRA_DATABASE", database);
+        if let Some(secret) = secret {
+            cmd.env("DHIKRA_WEBHOOK_SECRET", secret);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        support::stderr(&out)
+    };
+    let refused = start(None);
+    assert!(
+        refused.contains("set DHIKRA_WEBHOOK_SECRET") && refused.contains("must share one secret"),
+        "{refused}"
+    );
+    assert!(!refused.contains("pw-never-shown"), "{refused}");
+    // With the secret the start goes on, and stops at the unreachable database.
+    let unreachable = start(Some("s3cret-Token_1"));
+    assert!(
+        !unreachable.contains("DHIKRA_WEBHOOK_SECRET") && unreachable.contains("database"),
+        "{unreachable}"
+    );
+}
+
+/// Starts `dhikra run` in webhook mode, stops it with SIGTERM, and counts the
+/// `deleteWebhook` calls it made.
+async fn webhook_deletions_on_a_clean_stop(database: Option<&str>) -> usize {
+    let fake = FakeApi::start().await;
+    let port = free_port();
+    let s = Sandbox::new(&format!(
+        "api_url = \"{}\"\n[webhook]\nlisten = \"127.0.0.1:{port}\"\nurl = \"https://bot.example.org/hook\"\n",
+        fake.url
+    ));
+    let mut env = vec![("DHIKRA_WEBHOOK_SECRET", "s3cret-Token_1")];
+    env.extend(database.map(|url| ("DHIKRA_DATABASE", url)));
+    let mut child = spawn(&s, &env);
+    fake.wait_for_calls("setWebhook", 1, Duration::from_secs(20))
+        .await;
+    // Stopped once it serves, not as it starts (see `service::stop_listening`).
+    let refused = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(r) = http(port, "POST", "/hook", &[], "{}") {
+                break r.0;
+            }
+            assert!(Instant::now() < deadline, "the webhook never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    assert_eq!(refused.await.unwrap(), 401, "no secret, no update");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("dhikra did not stop within 15 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+    fake.calls("deleteWebhook").len()
+}
+
+/// One bot on SQLite cleans up after itself, as teloxide does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_webhook_bot_deletes_its_webhook_when_it_stops() {
+    assert_eq!(webhook_deletions_on_a_clean_stop(None).await, 1);
+}
+
+/// Issue 13: a replica that stops leaves the webhook the others depend on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_a_stopping_replica_leaves_the_webhook_set() {
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    let url = scratch.url.expose().to_owned();
+    assert_eq!(webhook_deletions_on_a_clean_stop(Some(&url)).await, 0);
+}

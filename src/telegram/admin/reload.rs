@@ -1,9 +1,12 @@
 //! `/reload`: validates the config's targets and the data, and swaps them in only
-//! when both are valid; on any error the bot keeps serving what it had.
+//! when both are valid; on any error the bot keeps serving what it had. A
+//! successful reload is announced to the other replicas, which reload too
+//! (`service::reloads`).
 
 use teloxide::prelude::*;
 
 use crate::config::Config;
+use crate::core::catalog::DataErrors;
 use crate::core::render::{escape, keep_rtl};
 use crate::data;
 use crate::db::AuditOutcome;
@@ -13,6 +16,9 @@ use crate::telegram::reply::reply_html;
 
 pub async fn reload(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> HandlerResult {
     let (ok, text) = reload_all(&ctx).await?;
+    if ok && let Err(e) = ctx.db.announce_reload(&ctx.publisher.sender.owner).await {
+        tracing::warn!(error = %e, "could not tell the other replicas to reload");
+    }
     reply_html(&ctx, &bot, &msg, &text, None).await?;
     let outcome = if ok {
         AuditOutcome::Ok
@@ -23,17 +29,24 @@ pub async fn reload(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> Ha
     Ok(())
 }
 
-/// Whether both reloaded, and the admin's message.
-pub async fn reload_all(ctx: &BotContext) -> Result<(bool, String), HandlerError> {
-    let kept = "لم يُعد التحميل؛ ما زالت البيانات السابقة تعمل.";
+/// What a reload came to.
+#[derive(Debug)]
+pub enum Reloaded {
+    /// Swapped in: so many events on so many days of the year.
+    Done { events: usize, days: usize },
+    /// The config did not load (its error): nothing was swapped.
+    BadConfig(String),
+    /// The data did not validate: the last good data is kept.
+    BadData(DataErrors),
+}
+
+/// Reloads the config's targets (when the config has a file) and the data,
+/// both or neither.
+pub async fn reload_from_disk(ctx: &BotContext) -> Result<Reloaded, HandlerError> {
     let targets = match &ctx.config_path {
         Some(path) => match Config::load(path) {
             Ok(c) => Some(c.targets),
-            Err(e) => {
-                let why = escape(&e.to_string());
-                let text = format!("{kept} خطأ في الإعدادات:\n<pre>{why}</pre>");
-                return Ok((false, keep_rtl(&text)));
-            }
+            Err(e) => return Ok(Reloaded::BadConfig(e.to_string())),
         },
         None => None,
     };
@@ -43,13 +56,28 @@ pub async fn reload_all(ctx: &BotContext) -> Result<(bool, String), HandlerError
                 ctx.db.sync_config_targets(targets, ctx.clock.now()).await?;
             }
             let (events, days) = (catalog.store.len(), catalog.store.days_covered().len());
-            let text = format!("أُعيد التحميل: {events} حدثًا على {days} يومًا من السنة.");
-            Ok((true, keep_rtl(&text)))
+            Ok(Reloaded::Done { events, days })
         }
-        Err(errors) => {
+        Err(errors) => Ok(Reloaded::BadData(errors)),
+    }
+}
+
+/// Whether both reloaded, and the admin's message.
+pub async fn reload_all(ctx: &BotContext) -> Result<(bool, String), HandlerError> {
+    let kept = "لم يُعد التحميل؛ ما زالت البيانات السابقة تعمل.";
+    Ok(match reload_from_disk(ctx).await? {
+        Reloaded::Done { events, days } => {
+            let text = format!("أُعيد التحميل: {events} حدثًا على {days} يومًا من السنة.");
+            (true, keep_rtl(&text))
+        }
+        Reloaded::BadConfig(e) => {
+            let text = format!("{kept} خطأ في الإعدادات:\n<pre>{}</pre>", escape(&e));
+            (false, keep_rtl(&text))
+        }
+        Reloaded::BadData(errors) => {
             let (n, why) = (errors.0.len(), escape(&errors.to_string()));
             let text = format!("{kept} عدد المشكلات: {n}\n<pre>{why}</pre>");
-            Ok((false, keep_rtl(&text)))
+            (false, keep_rtl(&text))
         }
-    }
+    })
 }

@@ -1,5 +1,5 @@
 //! `/status` and `/audit`: each target's next post and last delivery, the data,
-//! and the last admin actions. Text only; when posts are due comes from
+//! the replicas, and the last admin actions. Text only; when posts are due comes from
 //! `core::schedule`.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use teloxide::prelude::*;
 
 use crate::core::render::{escape, keep_rtl};
 use crate::core::schedule;
-use crate::data::current;
+use crate::data::{current, version};
 use crate::db::{AuditOutcome, Delivery, DeliveryStatus, Target};
 use crate::telegram::admin::{Admin, audit};
 use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
@@ -20,8 +20,9 @@ pub async fn status(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> Ha
     Ok(())
 }
 
-/// `/status`: each target's next post (local time) and last delivery, the
-/// disabled ones and why, and the data.
+/// `/status`: the data and its version, the processes sharing the database,
+/// each target's next post (local time) and last delivery, the disabled ones
+/// and why.
 pub async fn status_text(ctx: &BotContext) -> Result<String, HandlerError> {
     let now = ctx.clock.now();
     let tz = ctx.config.timezone;
@@ -37,17 +38,19 @@ pub async fn status_text(ctx: &BotContext) -> Result<String, HandlerError> {
     let mut lines = vec![
         "<b>الحالة</b>".to_owned(),
         format!(
-            "البيانات: {} حدثًا على {} يومًا من السنة.",
+            "البيانات: {} حدثًا على {} يومًا من السنة (الإصدار <code>{}</code>).",
             store.len(),
-            store.days_covered().len()
+            store.days_covered().len(),
+            escape(&version(&ctx.catalog))
         ),
         format!(
             "الوقت الآن: {} ({})",
             now.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
             tz
         ),
-        "<b>الأهداف</b>".to_owned(),
     ];
+    lines.extend(replica_lines(ctx).await?);
+    lines.push("<b>الأهداف</b>".to_owned());
     let targets = ctx.db.targets().await?;
     if targets.is_empty() {
         lines.push("لا أهداف بعد.".into());
@@ -57,6 +60,28 @@ pub async fn status_text(ctx: &BotContext) -> Result<String, HandlerError> {
     }
     Ok(keep_rtl(&lines.join("\n")))
 }
+
+/// The processes sharing the database, as their heartbeats say: each one's
+/// host, role, data version (replicas must serve the same data) and how long
+/// ago it was seen, this one marked.
+async fn replica_lines(ctx: &BotContext) -> Result<Vec<String>, HandlerError> {
+    let me = &ctx.publisher.sender.owner;
+    let mut lines = vec!["<b>النسخ العاملة</b> (آخر دقيقة)".to_owned()];
+    for r in ctx.db.replicas_seen(REPLICAS_WITHIN).await? {
+        let this = if &r.owner == me { " — (هذه)" } else { "" };
+        lines.push(format!(
+            "• {} — {} — الإصدار <code>{}</code> — قبل {} ث{this}",
+            escape(&r.label),
+            r.role.as_str(),
+            escape(&r.data_version),
+            r.age.max(0.0).round()
+        ));
+    }
+    Ok(lines)
+}
+
+/// How far back `/status` lists processes (a heartbeat is renewed every 2 s).
+const REPLICAS_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn target_line(
     ctx: &BotContext,

@@ -168,6 +168,8 @@ pub struct BotHandle {
     pub fake: fake_api::FakeApi,
     pub db: dhikra::db::Db,
     pub clock: Arc<TestClock>,
+    /// Kept for its heartbeat, renewed while the bot runs.
+    _service: dhikra::service::Service,
     shutdown: teloxide::dispatching::ShutdownToken,
     _dirs: (tempfile::TempDir,),
 }
@@ -188,10 +190,20 @@ pub async fn spawn_bot(extra_config: &str) -> BotHandle {
 
 /// `spawn_bot` over another data folder (one a test may break, for `/reload`).
 pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
-    use teloxide::update_listeners::Polling;
     let fake = fake_api::FakeApi::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = test_config(&fake, data, dir.path(), extra_config);
+    spawn_bot_with_config(fake, config, dir).await
+}
+
+/// `spawn_bot` with a config made by `test_config` on `fake` (and changed, say
+/// to another database); `dir` is kept as long as the bot.
+pub async fn spawn_bot_with_config(
+    fake: fake_api::FakeApi,
+    config: Config,
+    dir: tempfile::TempDir,
+) -> BotHandle {
+    use teloxide::update_listeners::Polling;
     let clock = TestClock::new(Utc::now());
     let service = service(config, clock.clone()).await;
     let mut dispatcher = service.dispatcher();
@@ -211,6 +223,7 @@ pub async fn spawn_bot_with_data(extra_config: &str, data: &Path) -> BotHandle {
         fake,
         db: service.db().clone(),
         clock,
+        _service: service,
         shutdown,
         _dirs: (dir,),
     }
