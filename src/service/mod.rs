@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod leader;
+pub mod outage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +37,6 @@ pub enum RunError {
     Scheduler(String),
     #[error("signal handler: {0}")]
     Signal(#[from] std::io::Error),
-    #[error("the database connection holding the lead was lost; restart to stand by")]
-    LeadLost,
 }
 
 /// Runs until SIGINT or SIGTERM: on standby while another process leads the
@@ -63,7 +62,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     tracing::info!(bot = %me.username(), "connected to the Bot API");
     serve_ops(&service);
     let heartbeat = tokio::spawn(heartbeat(service.bot.clone(), Arc::clone(&service.health)));
-    let Some(mut lead) = stand_by(&service, &signalled).await? else {
+    let Some(lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
         return Ok(());
     };
@@ -87,40 +86,21 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         Arc::clone(&busy),
         service.shutdown(),
     ));
-    let dispatcher = service.dispatcher();
-    let updates = dispatcher.shutdown_token();
-    let listening = tokio::spawn(listen(
-        dispatcher,
-        service.bot.clone(),
-        service.config.webhook.clone(),
-        Arc::clone(&service.health),
-    ));
+    let mut listening = Some(outage::Listening::start(&service));
 
-    let lost = tokio::select! {
-        () = signalled.wait() => false,
-        () = lead.lost() => true,
-    };
-    if lost {
-        // Another replica may lead already: not one more message from here.
-        tracing::error!(
-            "lost the database connection that holds the lead; stopping so that a standby leads"
-        );
-    }
+    // Until SIGINT or SIGTERM; a lost lead pauses sending until it is back.
+    let led = outage::lead(&service, lead, &busy, &signalled, &mut listening).await;
     tracing::info!("shutting down: finishing the message in flight");
     service.stop();
     let _ = scheduler.shutdown().await;
-    if let Ok(done) = updates.shutdown() {
-        done.await;
+    if let Some(listening) = listening {
+        listening.stop().await;
     }
-    let _ = listening.await;
     let _ = requests.await;
     heartbeat.abort();
     let _guard = busy.lock().await;
     tracing::info!("stopped");
-    if lost {
-        return Err(RunError::LeadLost);
-    }
-    Ok(())
+    led
 }
 
 /// Waits while another process leads this database (no polling, no sending),
@@ -154,10 +134,13 @@ async fn stand_by(
 /// `dhikra post` run while this process leads: its requests are sent here, so
 /// one process paces every message of the bot.
 async fn serve_post_requests(publisher: Arc<Publisher>, busy: Arc<Mutex<()>>, stop: Shutdown) {
-    while !stop.is_shutdown() {
+    while !stop.is_stopping() {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.wait() => return,
+            _ = stop.stopping() => return,
+        }
+        if stop.is_shutdown() {
+            continue; // The lead is lost: requests wait for whoever leads.
         }
         let db = &publisher.sender.db;
         let now = publisher.sender.clock.now();
