@@ -255,6 +255,28 @@ impl Db {
         )
     }
 
+    /// As `mark_retry` (due now), only while the part is still `owner`'s claim:
+    /// a process that lost the database meanwhile was thought dead, and must
+    /// not hand back a part another has since claimed or sent (it would be sent
+    /// twice).
+    pub async fn release_mine(
+        &self,
+        slot: Slot<'_>,
+        owner: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        update_slot!(
+            self,
+            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_until = NULL, updated_at = $3 WHERE owner = $4 AND status IN ('claimed', 'sending') AND target_id = $5 AND local_date = $6 AND part = $7",
+            slot,
+            ts(now),
+            error,
+            ts(now),
+            owner
+        )
+    }
+
     pub async fn mark_failed(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
         update_slot!(
             self,
@@ -285,6 +307,13 @@ impl Db {
             .fetch_all(pool)
             .await)?,
         )
+    }
+
+    /// Settles `me`'s own rows as a dead owner's, once its sends have stopped
+    /// (a leader back from losing its database): 'claimed' ones are retried,
+    /// 'sending' ones become 'unknown'.
+    pub async fn release_own(&self, now: DateTime<Utc>, me: &str) -> Result<()> {
+        self.release(now, Gone::Owner(me)).await
     }
 
     async fn release(&self, now: DateTime<Utc>, gone: Gone<'_>) -> Result<()> {

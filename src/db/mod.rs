@@ -374,6 +374,27 @@ mod tests {
         db.begin_attempt(part(id, 2), "me", lease, t0()).await.unwrap();
     }
 
+    /// Guards the return of a leader that lost its database: what it kept as
+    /// "never sent" is handed back only while still its own; once another
+    /// process has claimed or sent the part, handing it back would send it twice.
+    async fn only_its_own_claim_is_handed_back(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        let lease = t0() + chrono::Duration::minutes(5);
+        db.claim(part(id, 1), 2, "away", lease, t0()).await.unwrap();
+        db.claim(part(id, 2), 2, "away", lease, t0()).await.unwrap();
+        // Part 1 was taken over (the owner thought dead) and sent by "b".
+        on!(db, pool => sqlx::query("UPDATE deliveries SET owner = 'b', status = 'sent' WHERE part = 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
+        db.release_mine(part(id, 1), "away", "never sent", t0()).await.unwrap();
+        db.release_mine(part(id, 2), "away", "never sent", t0()).await.unwrap();
+        assert_eq!(db.claim(part(id, 1), 2, "c", lease, t0()).await.unwrap(), Claim::AlreadySent);
+        assert_eq!(db.claim(part(id, 2), 2, "c", lease, t0()).await.unwrap(), Claim::Acquired);
+    }
+
     async fn heartbeats_are_listed_renewed_and_removed(db: Db) {
         db.heartbeat("a", "host-a", ReplicaRole::Standby, "v1").await.unwrap();
         db.heartbeat("b", "host-b", ReplicaRole::Standby, "v1").await.unwrap();

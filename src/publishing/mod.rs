@@ -336,6 +336,9 @@ impl Publisher {
         stop: &Shutdown,
         progress: &(dyn Fn(&TargetResult) + Sync),
     ) -> Report {
+        // A broadcast belongs to the lead it began under: after an outage it
+        // stays stopped even once the lead is back (the next tick resumes it).
+        let stop = &stop.pinned();
         let results: Vec<TargetResult> = futures::stream::iter(work)
             .map(|(target, key, post, until)| async move {
                 let outcome = match self.sender.deliver(&target, &key, &post, until, stop).await {

@@ -2,7 +2,7 @@
 //! the rate limiter, send, classify Telegram's answer, and retry, defer, re-route
 //! or disable accordingly. Every decision is written to the log before the next.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -59,6 +59,19 @@ pub struct Sender {
     pub owner: String,
     /// Permits for requests on the wire ([`IN_FLIGHT`]).
     pub in_flight: Arc<Semaphore>,
+    /// What this process knows of parts it could not record (the database was
+    /// away), written by [`Sender::settle`] once it is back.
+    pub unrecorded: Arc<Mutex<Vec<Unrecorded>>>,
+}
+
+/// A part whose fate this process knows but could not write down.
+#[derive(Debug, Clone)]
+pub struct Unrecorded {
+    target: i64,
+    key: String,
+    part: u32,
+    /// Telegram's message, when it was sent; `None`: it never left.
+    sent: Option<i32>,
 }
 
 /// At most this many sends are on the wire at once, so at most this many rows
@@ -293,9 +306,10 @@ impl Sender {
                 self.fail(part, why, now).await?;
                 return Ok(Err(Outcome::Failed(why.into())));
             }
-            let err = match self.attempt(part).await? {
-                Ok(message) => return Ok(Ok(message)),
-                Err(err) => err,
+            let err = match self.attempt(part, stop).await? {
+                None => return Ok(Err(Outcome::Stopped)),
+                Some(Ok(message)) => return Ok(Ok(message)),
+                Some(Err(err)) => err,
             };
             let wait = match self.on_fault(part, &err, &mut backoff).await? {
                 Next::Again => continue,
@@ -315,11 +329,13 @@ impl Sender {
         }
     }
 
-    /// One request for one part, recorded as `sending` before and `sent` after.
+    /// One request for one part, recorded as `sending` before and `sent` after;
+    /// `None` when `stop` came while it waited for its slot (nothing was sent).
     async fn attempt(
         &self,
         part: &Part<'_>,
-    ) -> Result<Result<MessageId, RequestError>, DeliveryError> {
+        stop: &Shutdown,
+    ) -> Result<Option<Result<MessageId, RequestError>>, DeliveryError> {
         // The picture's upload lock is taken before the rate limiter: a target
         // waiting for another's upload must not hold a token meanwhile, or the
         // tokens spent while waiting would all be used in one burst after it.
@@ -327,17 +343,31 @@ impl Sender {
             Body::Photo(photo) => photo.upload().await,
             Body::Text(_) => None,
         };
-        let ticket = self
-            .limiter
-            .ticket_in_flight(part.chat_id, &self.in_flight)
-            .await;
+        let ticket = self.limiter.ticket_in_flight(part.chat_id, &self.in_flight);
+        let Some(ticket) = unless_stopped(stop, ticket).await else {
+            return self.left_unsent(part).await;
+        };
         // Written while the slot comes, so the request leaves on it: written
         // after, its time shifted each send by a database write.
         let now = self.clock.now();
-        self.db
-            .begin_attempt(part.slot, &self.owner, now + self.policy.lease, now)
-            .await?;
-        ticket.wait().await;
+        let lease = now + self.policy.lease;
+        match self
+            .db
+            .begin_attempt(part.slot, &self.owner, lease, now)
+            .await
+        {
+            Ok(()) => {}
+            // Taken by another process while this one was thought dead: not ours to settle.
+            Err(e @ StorageError::ClaimLost { .. }) => return Err(e.into()),
+            Err(e) => {
+                // It may have been written: not sent, whatever the row says.
+                self.unrecorded(part.slot, None);
+                return Err(e.into());
+            }
+        }
+        if unless_stopped(stop, ticket.wait()).await.is_none() {
+            return self.left_unsent(part).await;
+        }
         let result = match (part.body, upload) {
             (Body::Photo(photo), Some(upload)) => {
                 let result = self.send_photo(part, photo, upload.input()).await;
@@ -353,13 +383,67 @@ impl Sender {
         let now = self.clock.now();
         match result {
             Ok(message) => {
-                self.db.mark_sent(part.slot, message.id.0, now).await?;
+                if let Err(e) = self.db.mark_sent(part.slot, message.id.0, now).await {
+                    self.unrecorded(part.slot, Some(message.id.0));
+                    return Err(e.into());
+                }
                 metrics::counter!(names::POSTS_SENT, "target" => part.label.clone()).increment(1);
                 metrics::gauge!(names::LAST_POST).set(now.timestamp() as f64);
-                Ok(Ok(message.id))
+                Ok(Some(Ok(message.id)))
             }
-            Err(err) => Ok(Err(err)),
+            Err(err) => Ok(Some(Err(err))),
         }
+    }
+
+    /// Stopped before the request left (a shutdown, or the lead lost while
+    /// waiting for the limiter): the part is free for whoever sends next.
+    async fn left_unsent<T>(&self, part: &Part<'_>) -> Result<Option<T>, DeliveryError> {
+        let now = self.clock.now();
+        let why = "interrupted by shutdown while waiting for its slot";
+        if let Err(e) = self.db.release_mine(part.slot, &self.owner, why, now).await {
+            self.unrecorded(part.slot, None);
+            return Err(e.into());
+        }
+        Ok(None)
+    }
+
+    fn unrecorded(&self, slot: Slot<'_>, sent: Option<i32>) {
+        let mut list = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner());
+        list.push(Unrecorded {
+            target: slot.target,
+            key: slot.key.to_owned(),
+            part: slot.part,
+            sent,
+        });
+    }
+
+    /// Writes what [`Sender::unrecorded`] kept, so a part sent while the
+    /// database was away is `sent`, not left for an admin as `unknown`, and
+    /// one that never left is sent by the next tick; what still cannot be
+    /// written is kept for the next call.
+    pub async fn settle(&self) -> usize {
+        let list = std::mem::take(&mut *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()));
+        let now = self.clock.now();
+        let mut written = 0;
+        for u in list {
+            let slot = Slot {
+                target: u.target,
+                key: &u.key,
+                part: u.part,
+            };
+            let done = match u.sent {
+                Some(message) => self.db.mark_sent(slot, message, now).await,
+                None => {
+                    let why = "never sent: the database was away";
+                    self.db.release_mine(slot, &self.owner, why, now).await
+                }
+            };
+            match done {
+                Ok(()) => written += 1,
+                Err(_) => self.unrecorded(slot, u.sent),
+            }
+        }
+        written
     }
 
     async fn send_text(&self, part: &Part<'_>, html: &str) -> Result<Message, RequestError> {
@@ -544,6 +628,15 @@ impl Sender {
         self.db.mark_failed(part.slot, why, now).await?;
         metrics::counter!(names::POSTS_FAILED, "target" => part.label.clone()).increment(1);
         Ok(())
+    }
+}
+
+/// `wait`, unless `stop` comes first (checked first: a stopped sender sends nothing).
+async fn unless_stopped<T>(stop: &Shutdown, wait: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = stop.wait() => None,
+        done = wait => Some(done),
     }
 }
 

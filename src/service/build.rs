@@ -118,6 +118,7 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         policy: policy.unwrap_or_else(|| RetryPolicy::from_config(&config.retries)),
         owner,
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+        unrecorded: Default::default(),
     };
     let publisher = Arc::new(Publisher {
         config: Arc::clone(&config),
@@ -180,6 +181,17 @@ impl Service {
     /// Tells every worker to stop before its next claim.
     pub fn stop(&self) {
         self.trigger.fire();
+    }
+
+    /// Stops every send as [`Service::stop`] does, but only until
+    /// [`Service::resume_sending`]: the lead is lost, answers go on.
+    pub fn pause_sending(&self) {
+        self.trigger.pause();
+    }
+
+    /// Sending is ours again (a new term: a broadcast of the last one stays stopped).
+    pub fn resume_sending(&self) {
+        self.trigger.resume();
     }
 
     pub fn db(&self) -> &Db {

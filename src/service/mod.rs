@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod leader;
+pub mod outage;
 pub mod reloads;
 pub mod replica;
 pub mod webhook;
@@ -40,8 +41,6 @@ pub enum RunError {
     Scheduler(String),
     #[error("signal handler: {0}")]
     Signal(#[from] std::io::Error),
-    #[error("the database connection holding the lead was lost; restart to stand by")]
-    LeadLost,
     #[error("webhook: {0}")]
     Webhook(String),
 }
@@ -75,7 +74,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         .await
         .map(|f| tokio::spawn(f.run()));
     let stop_following = || following.as_ref().map(tokio::task::JoinHandle::abort);
-    let Some(mut lead) = stand_by(&service, &signalled).await? else {
+    let Some(lead) = stand_by(&service, &signalled).await? else {
         heartbeat.abort();
         stop_following();
         service.heartbeat.leave().await;
@@ -92,39 +91,22 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         Arc::clone(&busy),
         service.shutdown(),
     ));
-    let dispatcher = service.dispatcher();
-    let updates = dispatcher.shutdown_token();
-    let listening = tokio::spawn(listen(
-        dispatcher,
-        service.bot.clone(),
-        webhook,
-        Arc::clone(&service.health),
-    ));
+    let mut listening = outage::Listening::new(webhook);
+    listening.start(&service);
 
-    let lost = tokio::select! {
-        () = signalled.wait() => false,
-        () = lead.lost() => true,
-    };
-    if lost {
-        // Another replica may lead already: not one more message from here.
-        tracing::error!(
-            "lost the database connection that holds the lead; stopping so that a standby leads"
-        );
-    }
+    // Until SIGINT or SIGTERM; a lost lead pauses sending until it is back.
+    let led = outage::lead(&service, lead, &busy, &signalled, &mut listening).await;
     tracing::info!("shutting down: finishing the message in flight");
     service.stop();
     let _ = scheduler.shutdown().await;
-    stop_listening(&updates, listening).await;
+    listening.stop().await;
     let _ = requests.await;
     heartbeat.abort();
     stop_following();
     let _guard = busy.lock().await;
     service.heartbeat.leave().await;
     tracing::info!("stopped");
-    if lost {
-        return Err(RunError::LeadLost);
-    }
-    Ok(())
+    led
 }
 
 /// Stops the dispatcher, which may not be running yet (its webhook being set):
@@ -206,10 +188,13 @@ async fn stand_by(
 /// `dhikra post` run while this process leads: its requests are sent here, so
 /// one process paces every message of the bot.
 async fn serve_post_requests(publisher: Arc<Publisher>, busy: Arc<Mutex<()>>, stop: Shutdown) {
-    while !stop.is_shutdown() {
+    while !stop.is_stopping() {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.wait() => return,
+            _ = stop.stopping() => return,
+        }
+        if stop.is_shutdown() {
+            continue; // The lead is lost: requests wait for whoever leads.
         }
         let db = &publisher.sender.db;
         let now = publisher.sender.clock.now();

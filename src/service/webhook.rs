@@ -16,6 +16,7 @@ use crate::telegram::context::HandlerError;
 pub const SECRET_VAR: &str = "DHIKRA_WEBHOOK_SECRET";
 
 /// How this process receives updates through a webhook.
+#[derive(Clone)]
 pub struct Mode {
     listen: std::net::SocketAddr,
     url: url::Url,

@@ -18,6 +18,8 @@ mod search;
 /// The event store, `dhikra validate`, `dhikra events` and `dhikra calendar`; the audit's fixes.
 mod store;
 
+/// `dhikra run` when its PostgreSQL goes away and comes back (issue 13).
+mod outage;
 /// The day's card: sendPhoto as part 0, one upload, faults, per-target options, deep links.
 mod pictures;
 /// The daily post: windows, DST, claims, faults, limits.

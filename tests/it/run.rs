@@ -12,7 +12,7 @@ use support::fake_api::{FakeApi, TOKEN};
 use support::{Sandbox, data_dir, event_toml, stderr, stdout};
 
 /// Event files for today and tomorrow in UTC, so a run near midnight still has a post.
-fn today_data() -> tempfile::TempDir {
+pub(crate) fn today_data() -> tempfile::TempDir {
     let today = Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
     let as_1944 = |d: chrono::NaiveDate| format!("1944-{}", d.format("%m-%d"));
@@ -25,7 +25,7 @@ fn today_data() -> tempfile::TempDir {
     ])
 }
 
-fn target_block(first: i64, n: usize) -> String {
+pub(crate) fn target_block(first: i64, n: usize) -> String {
     (0..n as i64)
         .map(|i| format!("[[targets]]\nchat = {}\n", first - i))
         .collect()
@@ -50,7 +50,7 @@ fn spawn(s: &Sandbox, args: &[&str]) -> Child {
         .expect("spawn dhikra")
 }
 
-fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -64,7 +64,7 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let ok = std::process::Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(child.id().to_string())
@@ -415,7 +415,7 @@ async fn two_runs_take_turns_to_lead(postgres: Option<&dhikra::config::PostgresU
 
 /// A replica killed when the test ends, passing or failing: a failed assertion
 /// must not leave a `dhikra run` polling a fake that is gone.
-struct Reaped(Child);
+pub(crate) struct Reaped(pub(crate) Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {

@@ -92,6 +92,7 @@ url = "https://example.org/{id}"
 }
 
 pub mod fake_api;
+pub mod pg_proxy;
 
 use std::sync::{Arc, Mutex};
 
