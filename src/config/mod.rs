@@ -394,14 +394,6 @@ impl Config {
         })
     }
 
-    /// The theatres a configured target takes (empty: all); subscribed chats take all.
-    pub fn theatres_of(&self, chat_key: &str) -> &[Theatre] {
-        self.targets
-            .iter()
-            .find(|t| t.chat.key() == chat_key)
-            .map_or(&[], |t| t.theatres.as_slice())
-    }
-
     /// The token from `TELOXIDE_TOKEN`, else the token file, else systemd's credential.
     pub fn token(&self) -> Result<Token, ConfigError> {
         Token::from_sources(&|k| std::env::var(k).ok(), self.token_file.as_deref())

@@ -59,6 +59,8 @@ pub struct Sender {
     pub owner: String,
     /// Permits for requests on the wire ([`IN_FLIGHT`]).
     pub in_flight: Arc<Semaphore>,
+    /// Permits for claims being written ([`CLAIMING`]).
+    pub claiming: Arc<Semaphore>,
     /// What this process knows of parts it could not record (the database was
     /// away), written by [`Sender::settle`] once it is back.
     pub unrecorded: Arc<Mutex<Vec<Unrecorded>>>,
@@ -78,6 +80,12 @@ pub struct Unrecorded {
 /// can be left `unknown` by a crash (README, "Delivery guarantees"), however
 /// many targets a broadcast serves at once while they wait for their chat.
 pub const IN_FLIGHT: usize = 8;
+
+/// At most this many claims are written at once. A broadcast starts hundreds
+/// of targets together, and their claims queued ahead of the first message's
+/// `sending` row held it 90–170 ms (benches/broadcast.rs, 1,000 targets);
+/// the database writes one at a time anyway.
+pub const CLAIMING: usize = 4;
 
 /// What one target is sent: the day's card first (part 0), when it gets one,
 /// then the text parts (1…). Shared by every target with the same theatres.
@@ -236,10 +244,12 @@ impl Sender {
             )));
         }
         let lease = now + self.policy.lease;
-        let claim = self
-            .db
-            .claim(slot, run.total, &self.owner, lease, now)
-            .await?;
+        let claim = {
+            let _writing = self.claiming.acquire().await;
+            self.db
+                .claim(slot, run.total, &self.owner, lease, now)
+                .await?
+        };
         let stopped = match claim {
             Claim::Acquired => None,
             Claim::AlreadySent => return Ok(Step::Already),

@@ -14,7 +14,7 @@ use crate::core::calendar::Clock;
 use crate::data::SharedCatalog;
 use crate::db::{Db, StorageError};
 use crate::ops::Health;
-use crate::publishing::sender::IN_FLIGHT;
+use crate::publishing::sender::{CLAIMING, IN_FLIGHT};
 use crate::publishing::{Alerts, Limiter, Publisher, RetryPolicy, Sender, owner_id};
 use crate::service::replica::Heartbeat;
 use crate::shutdown::{Shutdown, Trigger};
@@ -118,6 +118,7 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         policy: policy.unwrap_or_else(|| RetryPolicy::from_config(&config.retries)),
         owner,
         in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
+        claiming: Arc::new(Semaphore::new(CLAIMING)),
         unrecorded: Default::default(),
     };
     let publisher = Arc::new(Publisher {
