@@ -78,8 +78,8 @@ pub fn make_bot(config: &Config, token: &Token) -> Result<Bot, BuildError> {
 /// second for its chat, so to keep the overall rate busy meanwhile many
 /// targets must be under way: with 8, the day's card cut a 1,000-target
 /// broadcast to 7 targets a second; with rate + 8 its ratio to N/rate was 1.140,
-/// with 2 × rate 1.093, and 1.045–1.050 once the limiter kept a schedule
-/// (benches/broadcast.rs, 300/s). Waiting workers are
+/// with 2 × rate 1.093, and 1.034–1.036 once the limiter kept a schedule and
+/// claims were written a few at a time (benches/broadcast.rs, 300/s). Waiting workers are
 /// `claimed`, not `sending`: only the requests on the wire (at most
 /// `IN_FLIGHT`) can be left `unknown` by a crash.
 fn workers(limits: &crate::config::Limits) -> usize {
