@@ -19,7 +19,8 @@
 //! - [`telegram`]: the update handlers — commands, questions, inline mode, buttons
 //!   and the admin tools.
 //! - [`service`]: the composition root — one builder for `dhikra run`, `dhikra
-//!   post`, the tests and the benches — and the shutdown signal.
+//!   post`, the tests and the benches —, the lead and the replicas' heartbeats,
+//!   a lost database, reloads across replicas, and the webhook.
 //! - [`cli`]: the `dhikra` command line.
 
 pub mod core;
