@@ -33,6 +33,9 @@ pub struct Health {
     last_error_ms: AtomicI64,
     /// 0 before the first election, then `Role as u8`.
     role: AtomicU8,
+    /// Counts Telegram's 409s to this process's `getUpdates`: another process
+    /// polls the same bot.
+    polled_elsewhere: tokio::sync::watch::Sender<u64>,
 }
 
 /// What this process does among the processes sharing a database: only the
@@ -51,6 +54,16 @@ impl Health {
 
     pub fn api_ok(&self) {
         self.last_ok_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Telegram ended a `getUpdates` because another process polls the bot.
+    pub fn polled_elsewhere(&self) {
+        self.polled_elsewhere.send_modify(|n| *n += 1);
+    }
+
+    /// Notified of each [`Health::polled_elsewhere`] from now on.
+    pub fn polls_elsewhere(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.polled_elsewhere.subscribe()
     }
 
     pub fn poll_failed(&self) {

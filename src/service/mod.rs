@@ -319,6 +319,12 @@ async fn listen(
     let on_error = move |e: teloxide::RequestError| {
         let health = Arc::clone(&health);
         async move {
+            if matches!(
+                e,
+                teloxide::RequestError::Api(teloxide::ApiError::TerminatedByOtherGetUpdates)
+            ) {
+                health.polled_elsewhere();
+            }
             health.poll_failed();
             tracing::warn!(error = %describe(&e), "receiving updates failed");
         }

@@ -82,8 +82,11 @@ pub async fn lead(
             () = lead.lost() => {}
         }
         pause(service).await;
-        lead = match regain(service, signalled).await {
-            Regained::Ours(lead) => lead,
+        lead = match regain(service, signalled, listening).await {
+            Regained::Ours(lead) => {
+                listening.start(service);
+                lead
+            }
             Regained::Stopped => return Ok(()),
             Regained::Theirs => {
                 tracing::warn!("another replica leads now: no more polling; standing by");
@@ -119,12 +122,21 @@ enum Regained {
 }
 
 /// Tries for the lead every `RETRY` until the database answers either way.
-async fn regain(service: &Service, signalled: &Shutdown) -> Regained {
+/// Meanwhile a 409 to this process's polling means another replica leads and
+/// polls: this one stops polling at once (two pollers end each other's
+/// requests, so the leader would miss updates) until it leads again.
+async fn regain(service: &Service, signalled: &Shutdown, listening: &mut Listening) -> Regained {
     let mut failures = 0u32;
+    let mut elsewhere = service.health.polls_elsewhere();
     loop {
         tokio::select! {
             () = tokio::time::sleep(leader::RETRY) => {}
             () = signalled.wait() => return Regained::Stopped,
+            Ok(()) = elsewhere.changed() => {
+                tracing::warn!("another process polls this bot, so it leads: no more polling here");
+                listening.stop().await;
+                continue;
+            }
         }
         match leader::try_lead(&service.config.database, Holder::Run).await {
             Ok(Some(lead)) => return Regained::Ours(lead),

@@ -279,3 +279,81 @@ async fn issue_13_postgres_restarted_mid_broadcast_resumes_it_without_a_second_c
             .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// Issue 13: a leader cut off from its database while another replica takes
+/// the lead stops polling at Telegram's first 409 (a newer getUpdates ends the
+/// older one), so the new leader is the only poller: a question asked then is
+/// answered once, and the 409s stop. Before, the two took turns ending each
+/// other's requests for as long as the cut lasted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_a_cut_off_leader_stops_polling_once_another_replica_leads() {
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    let proxy = PgProxy::start(&scratch.url).await;
+    let fake = FakeApi::start().await;
+    let data = today_data();
+    let s = Sandbox::with_data(
+        data.path(),
+        &format!(
+            "timezone = \"UTC\"\nadmin_chat = {ADMIN_CHAT}\napi_url = \"{}\"\n",
+            fake.url
+        ),
+    );
+    let mut cut_off = start_run(&s, scratch.url.expose(), &proxy);
+    fake.wait_for_calls("getUpdates", 1, Duration::from_secs(20))
+        .await;
+    let mut other = s
+        .command(&["run"])
+        .env("DHIKRA_DATABASE", scratch.url.expose())
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Reaped)
+        .expect("spawn the second replica");
+
+    proxy.cut();
+    // The other replica leads once the cut-off one's heartbeat lapses, and polls.
+    let started = Instant::now();
+    while fake.conflicts() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "the other replica never polled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let settled = fake.conflicts();
+    fake.push_update(support::updates::message(
+        7201,
+        7201,
+        1,
+        "متى دخل الحلفاء روما؟",
+    ));
+    fake.wait_for(Duration::from_secs(20), "the answer", |sent| {
+        sent.iter().any(|m| m.chat_id == 7201)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.conflicts(), settled, "two processes still poll");
+    let answers = fake.sent().iter().filter(|m| m.chat_id == 7201).count();
+    assert_eq!(answers, 1, "one answer");
+    assert!(cut_off.0.try_wait().unwrap().is_none(), "still running");
+
+    for run in [&cut_off, &other] {
+        signal(&run.0, "TERM");
+    }
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        let a = wait_exit(&mut cut_off.0, Duration::from_secs(20));
+        let b = wait_exit(&mut other.0, Duration::from_secs(20));
+        (a, b)
+    })
+    .await
+    .unwrap();
+    let log = std::fs::read_to_string(s.dir.path().join("run.log")).unwrap();
+    assert!(a.success() && b.success(), "{a:?} {b:?}\n{log}");
+    assert!(log.contains("no more polling here"), "{log}");
+}

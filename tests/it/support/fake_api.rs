@@ -92,6 +92,8 @@ pub struct Inner {
     next_message_id: i32,
     /// `getUpdates` calls being answered now, and those refused for it (409).
     polling: usize,
+    /// Counts getUpdates calls: the one being answered is the latest.
+    poll_generation: u64,
     pub conflicts: usize,
 }
 
@@ -436,28 +438,32 @@ async fn respond(
             "can_connect_to_business": false, "has_main_web_app": false}),
         ),
         "getupdates" => {
-            // Telegram allows one poller per bot: a second one is refused.
-            let Some(_polling) = Polling::start(state) else {
-                return error(
-                    409,
-                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
-                    None,
-                );
-            };
+            // Telegram allows one poller per bot: a newer getUpdates ends the
+            // one being answered, which gets the 409 ("terminated by other").
+            let polling = Polling::start(state);
+            changed.notify_waiters();
             let offset = body["offset"].as_i64().unwrap_or(0);
             let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             for _ in 0..2 {
-                let ready: Vec<Value> = {
+                let ready: Option<Vec<Value>> = {
                     let mut s = state.lock().expect("fake state");
                     s.updates
                         .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-                    s.updates.iter().take(limit).cloned().collect()
+                    // Checked with the updates, under one lock: a terminated
+                    // poll never hands out what the newer one does.
+                    (s.poll_generation == polling.generation)
+                        .then(|| s.updates.iter().take(limit).cloned().collect())
                 };
-                if !ready.is_empty() {
-                    return ok(Value::Array(ready));
+                match ready {
+                    None => return terminated(),
+                    Some(ready) if !ready.is_empty() => return ok(Value::Array(ready)),
+                    Some(_) => {}
                 }
                 // A short long-poll: long enough to be cheap, short enough for fast shutdown.
                 let _ = tokio::time::timeout(Duration::from_millis(150), changed.notified()).await;
+            }
+            if polling.superseded() {
+                return terminated();
             }
             ok(json!([]))
         }
@@ -523,25 +529,45 @@ async fn respond(
     }
 }
 
-/// One `getUpdates` being answered; a second at the same time is a conflict.
-struct Polling(Arc<Mutex<Inner>>);
+/// One `getUpdates` being answered; a newer one at the same time ends it
+/// (a conflict, counted once).
+struct Polling {
+    state: Arc<Mutex<Inner>>,
+    generation: u64,
+}
 
 impl Polling {
-    fn start(state: &Arc<Mutex<Inner>>) -> Option<Self> {
+    fn start(state: &Arc<Mutex<Inner>>) -> Self {
         let mut s = state.lock().expect("fake state");
         if s.polling > 0 {
             s.conflicts += 1;
-            return None;
         }
         s.polling += 1;
-        Some(Self(Arc::clone(state)))
+        s.poll_generation += 1;
+        Self {
+            state: Arc::clone(state),
+            generation: s.poll_generation,
+        }
+    }
+
+    fn superseded(&self) -> bool {
+        self.state.lock().expect("fake state").poll_generation != self.generation
     }
 }
 
 impl Drop for Polling {
     fn drop(&mut self) {
-        self.0.lock().expect("fake state").polling -= 1;
+        self.state.lock().expect("fake state").polling -= 1;
     }
+}
+
+/// Telegram's answer to a getUpdates ended by a newer one.
+fn terminated() -> Response {
+    error(
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+        None,
+    )
 }
 
 /// What a send carries.
