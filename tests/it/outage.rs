@@ -325,8 +325,20 @@ async fn issue_13_a_cut_off_leader_stops_polling_once_another_replica_leads() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let settled = fake.conflicts();
+    // Until the cut-off one yields: no 409 for 5 s (it takes a loaded
+    // machine a few seconds to stop a poller; two pollers never go quiet).
+    let (mut settled, mut quiet) = (fake.conflicts(), Instant::now());
+    while quiet.elapsed() < Duration::from_secs(5) {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "two processes still poll: {settled} conflicts"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = fake.conflicts();
+        if now != settled {
+            (settled, quiet) = (now, Instant::now());
+        }
+    }
     fake.push_update(support::updates::message(
         7201,
         7201,
