@@ -96,7 +96,8 @@ impl Report {
     }
 }
 
-/// What a broadcast sends.
+/// What a broadcast sends (and what the drafts of one publish call are kept by).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Post {
     /// A day's post, drawn for each target from its theatres (`theatres` in the config).
     Day(NaiveDate),
@@ -110,19 +111,12 @@ struct Drafts<'p> {
     publisher: &'p Publisher,
     catalog: Arc<Catalog>,
     layout: Layout<'p>,
-    made: HashMap<(Subject, Vec<Theatre>), Option<Draft>>,
+    made: HashMap<(Post, Vec<Theatre>), Option<Draft>>,
     /// Each configured target's theatres (empty: all; subscribed chats, not in
     /// the config, take all), by chat key: looked up per target,
     /// where scanning the config's list (formatting each key) cost a
     /// 1,000-target broadcast ~100 ms before its first message.
     theatres: HashMap<String, &'p [Theatre]>,
-}
-
-/// What a post is about: a day, or one event.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Subject {
-    Day(NaiveDate),
-    Event(EventId),
 }
 
 #[derive(Clone)]
@@ -150,7 +144,7 @@ impl<'p> Drafts<'p> {
 
     /// What `target` is sent about `subject`; `None` when there is nothing
     /// (no event of its theatres that day).
-    async fn for_target(&mut self, subject: &Subject, target: &Target) -> Option<Outgoing> {
+    async fn for_target(&mut self, subject: &Post, target: &Target) -> Option<Outgoing> {
         let theatres = self
             .theatres
             .get(&target.chat_key)
@@ -161,7 +155,7 @@ impl<'p> Drafts<'p> {
     /// What a target of `theatres` (none: all of them) is sent, with the card or without.
     async fn for_theatres(
         &mut self,
-        subject: &Subject,
+        subject: &Post,
         theatres: Vec<Theatre>,
         image: bool,
     ) -> Option<Outgoing> {
@@ -184,11 +178,11 @@ impl<'p> Drafts<'p> {
         })
     }
 
-    fn draft(&self, subject: &Subject, theatres: &[Theatre]) -> Option<Draft> {
+    fn draft(&self, subject: &Post, theatres: &[Theatre]) -> Option<Draft> {
         let config = &self.publisher.config;
         let store = &self.catalog.store;
         let (events, name): (Vec<&Event>, String) = match subject {
-            Subject::Day(date) => (
+            Post::Day(date) => (
                 store
                     .on_date(*date, config.leap_day)
                     .into_iter()
@@ -196,7 +190,7 @@ impl<'p> Drafts<'p> {
                     .collect(),
                 format!("dhikra-{date}.png"),
             ),
-            Subject::Event(id) => (
+            Post::Event(id) => (
                 store.get(id.as_str()).into_iter().collect(),
                 format!("dhikra-{id}.png"),
             ),
@@ -271,7 +265,7 @@ impl Publisher {
         let mut work = Vec::new();
         for (target, key, w) in jobs {
             // No anniversary today: nothing to send, nothing to log.
-            if let Some(post) = drafts.for_target(&Subject::Day(w.date), &target).await {
+            if let Some(post) = drafts.for_target(&Post::Day(w.date), &target).await {
                 work.push((target, key, post, w.until));
             }
         }
@@ -327,18 +321,14 @@ impl Publisher {
             until,
         } = post;
         self.prepare(now).await?;
-        let subject = match post {
-            Post::Day(date) => Subject::Day(date),
-            Post::Event(id) => Subject::Event(id),
-        };
         let mut drafts = Drafts::new(self).await;
         let mut work = Vec::new();
         for t in self.sender.db.targets().await? {
             if !(t.enabled && t.chat_id.is_some() && only.is_none_or(|o| t.names(o))) {
                 continue;
             }
-            if let Some(post) = drafts.for_target(&subject, &t).await {
-                work.push((t, key.clone(), post, until));
+            if let Some(outgoing) = drafts.for_target(&post, &t).await {
+                work.push((t, key.clone(), outgoing, until));
             }
         }
         Ok(self.deliver_all(work, stop, progress).await)
@@ -383,13 +373,9 @@ impl Publisher {
     /// What a target of every theatre that takes pictures is sent: the card and
     /// the text, as the admins' previews show them before a repost.
     pub async fn preview(&self, post: &Post) -> Option<Outgoing> {
-        let subject = match post {
-            Post::Day(date) => Subject::Day(*date),
-            Post::Event(id) => Subject::Event(id.clone()),
-        };
         Drafts::new(self)
             .await
-            .for_theatres(&subject, Vec::new(), true)
+            .for_theatres(post, Vec::new(), true)
             .await
     }
 

@@ -314,22 +314,8 @@ async fn targets_can_be_disabled_and_enabled_by_an_admin() {
     bot.stop().await;
 }
 
-#[tokio::test]
-async fn preview_goes_to_the_admin_privately() {
-    let bot = spawn_bot(&config()).await;
-    bot.fake
-        .push_update(message(ADMIN, ADMIN, 1, "/preview 06-04"));
-    let sent = bot
-        .fake
-        .wait_for(WAIT, "the preview", |s| !s.is_empty())
-        .await;
-    assert_eq!(sent[0].chat_id, ADMIN);
-    assert!(sent[0].text.contains("في مثل هذا اليوم 4 يونيو 1944م"));
-    bot.stop().await;
-}
-
-/// Guards what an admin checks before a repost: the card the channels will get
-/// (it used to be left out), then the text.
+/// `/preview` goes to the admin privately. Guards what an admin checks before
+/// a repost: the card the channels will get (it used to be left out), then the text.
 #[tokio::test]
 async fn issue_14_admin_previews_show_the_card_before_the_text() {
     let bot = spawn_bot(&config()).await;
@@ -339,6 +325,8 @@ async fn issue_14_admin_previews_show_the_card_before_the_text() {
         .fake
         .wait_for(WAIT, "the preview", |s| !s.is_empty())
         .await;
+    assert_eq!(sent[0].chat_id, ADMIN, "privately");
+    assert!(sent[0].text.contains("في مثل هذا اليوم 4 يونيو 1944م"));
     let photos = bot.fake.photos_to(ADMIN);
     assert_eq!(photos.len(), 1, "one card");
     assert!(photos[0].text.contains("4 يونيو"), "{}", photos[0].text);
