@@ -1,6 +1,8 @@
 //! The `deliveries` table, the delivery log: one row per (target, key, part),
 //! claimed by inserting it. The README's "Delivery guarantees" rest on it.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -106,6 +108,54 @@ macro_rules! update_slot {
     }};
 }
 
+/// The statements that set or read a lease, with the database's clock as
+/// `$now` (see [`on_clock!`]): a lease is `lease_expires`, Unix seconds by
+/// that clock, so a process whose clock runs ahead or behind cannot cut
+/// another's lease short or keep its own past its time.
+macro_rules! claim_new {
+    ($now:expr) => {
+        concat!(
+            "INSERT INTO deliveries (target_id, local_date, part, parts, status, owner, lease_expires, claimed_at, updated_at) VALUES ($1, $2, $3, $4, 'claimed', $5, ",
+            $now,
+            " + $6, $7, $7) ON CONFLICT DO NOTHING"
+        )
+    };
+}
+macro_rules! claim_retry {
+    ($now:expr) => {
+        concat!(
+            "UPDATE deliveries SET status = 'claimed', owner = $1, lease_expires = ",
+            $now,
+            " + $2, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6 AND status = 'retry' AND not_before <= $3"
+        )
+    };
+}
+macro_rules! attempt {
+    ($now:expr) => {
+        concat!(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_expires = ",
+            $now,
+            " + $1, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5 AND owner = $6 AND status IN ('claimed', 'sending')"
+        )
+    };
+}
+macro_rules! lapsed_claims {
+    ($now:expr) => {
+        concat!(
+            "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_expires = NULL, updated_at = $1 WHERE status = 'claimed' AND lease_expires < ",
+            $now
+        )
+    };
+}
+macro_rules! lapsed_sends {
+    ($now:expr) => {
+        concat!(
+            "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND lease_expires < ",
+            $now
+        )
+    };
+}
+
 /// Column list as a macro so every query stays a literal (`concat!`), as sqlx requires.
 macro_rules! delivery_columns {
     () => {
@@ -114,47 +164,40 @@ macro_rules! delivery_columns {
 }
 
 impl Db {
-    /// Claims one part for `owner` until `lease_until`. Only an `Acquired` claim may send.
+    /// Claims one part for `owner`, for `lease` by the database's clock. Only an
+    /// `Acquired` claim may send.
     pub async fn claim(
         &self,
         slot: Slot<'_>,
         parts: u32,
         owner: &str,
-        lease_until: DateTime<Utc>,
+        lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Claim> {
-        let inserted = on!(self, pool => sqlx::query(
-            "INSERT INTO deliveries (target_id, local_date, part, parts, status, owner, lease_until, claimed_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'claimed', $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(slot.target)
-        .bind(slot.key)
-        .bind(i64::from(slot.part))
-        .bind(i64::from(parts))
-        .bind(owner)
-        .bind(ts(lease_until))
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let inserted = on_clock!(self, claim_new, pool, sql => sqlx::query(sql)
+            .bind(slot.target)
+            .bind(slot.key)
+            .bind(i64::from(slot.part))
+            .bind(i64::from(parts))
+            .bind(owner)
+            .bind(lease.as_secs_f64())
+            .bind(ts(now))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         if inserted == 1 {
             return Ok(Claim::Acquired);
         }
-        let retaken = on!(self, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'claimed', owner = $1, lease_until = $2, updated_at = $3
-             WHERE target_id = $4 AND local_date = $5 AND part = $6 AND status = 'retry' AND not_before <= $7",
-        )
-        .bind(owner)
-        .bind(ts(lease_until))
-        .bind(ts(now))
-        .bind(slot.target)
-        .bind(slot.key)
-        .bind(i64::from(slot.part))
-        .bind(ts(now))
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let retaken = on_clock!(self, claim_retry, pool, sql => sqlx::query(sql)
+            .bind(owner)
+            .bind(lease.as_secs_f64())
+            .bind(ts(now))
+            .bind(slot.target)
+            .bind(slot.key)
+            .bind(i64::from(slot.part))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         if retaken == 1 {
             return Ok(Claim::Acquired);
         }
@@ -184,22 +227,19 @@ impl Db {
         &self,
         slot: Slot<'_>,
         owner: &str,
-        lease_until: DateTime<Utc>,
+        lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let updated = on!(self, pool => sqlx::query(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
-             WHERE target_id = $3 AND local_date = $4 AND part = $5 AND owner = $6 AND status IN ('claimed', 'sending')",
-        )
-        .bind(ts(lease_until))
-        .bind(ts(now))
-        .bind(slot.target)
-        .bind(slot.key)
-        .bind(i64::from(slot.part))
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let updated = on_clock!(self, attempt, pool, sql => sqlx::query(sql)
+            .bind(lease.as_secs_f64())
+            .bind(ts(now))
+            .bind(slot.target)
+            .bind(slot.key)
+            .bind(i64::from(slot.part))
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         if updated == 1 {
             Ok(())
         } else {
@@ -230,7 +270,7 @@ impl Db {
     ) -> Result<()> {
         update_slot!(
             self,
-            "UPDATE deliveries SET status = 'sent', message_id = $1, owner = NULL, lease_until = NULL, sent_at = $2, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
+            "UPDATE deliveries SET status = 'sent', message_id = $1, owner = NULL, lease_expires = NULL, sent_at = $2, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
             slot,
             i64::from(message_id),
             ts(now),
@@ -247,7 +287,7 @@ impl Db {
     ) -> Result<()> {
         update_slot!(
             self,
-            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_until = NULL, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
+            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_expires = NULL, updated_at = $3 WHERE target_id = $4 AND local_date = $5 AND part = $6",
             slot,
             ts(not_before),
             error,
@@ -268,7 +308,7 @@ impl Db {
     ) -> Result<()> {
         update_slot!(
             self,
-            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_until = NULL, updated_at = $3 WHERE owner = $4 AND status IN ('claimed', 'sending') AND target_id = $5 AND local_date = $6 AND part = $7",
+            "UPDATE deliveries SET status = 'retry', not_before = $1, last_error = $2, owner = NULL, lease_expires = NULL, updated_at = $3 WHERE owner = $4 AND status IN ('claimed', 'sending') AND target_id = $5 AND local_date = $6 AND part = $7",
             slot,
             ts(now),
             error,
@@ -280,7 +320,7 @@ impl Db {
     pub async fn mark_failed(&self, slot: Slot<'_>, error: &str, now: DateTime<Utc>) -> Result<()> {
         update_slot!(
             self,
-            "UPDATE deliveries SET status = 'failed', last_error = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5",
+            "UPDATE deliveries SET status = 'failed', last_error = $1, owner = NULL, lease_expires = NULL, updated_at = $2 WHERE target_id = $3 AND local_date = $4 AND part = $5",
             slot,
             error,
             ts(now)
@@ -317,35 +357,43 @@ impl Db {
     }
 
     async fn release(&self, now: DateTime<Utc>, gone: Gone<'_>) -> Result<()> {
-        // sqlx wants literal SQL, so each condition has its own pair of statements.
-        let (retry, unknown, value, why) = match gone {
-            Gone::Owner(owner) => (
-                "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'claimed' AND owner = $3",
-                "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND owner = $3",
-                owner.to_owned(),
-                "the sending process stopped mid-send",
-            ),
-            Gone::LeaseOver => (
-                "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_until = NULL, updated_at = $2 WHERE status = 'claimed' AND lease_until < $3",
-                "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND lease_until < $3",
-                ts(now),
-                "the send lease ran out",
-            ),
-        };
-        on!(self, pool => sqlx::query(retry)
-            .bind(ts(now))
-            .bind(ts(now))
-            .bind(&value)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        on!(self, pool => sqlx::query(unknown)
-            .bind(why)
-            .bind(ts(now))
-            .bind(&value)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        const DIED: &str = "the sending process stopped mid-send";
+        const LAPSED: &str = "the send lease ran out";
+        match gone {
+            Gone::Owner(owner) => {
+                on!(self, pool => sqlx::query(
+                    "UPDATE deliveries SET status = 'retry', not_before = $1, owner = NULL, lease_expires = NULL, updated_at = $2 WHERE status = 'claimed' AND owner = $3",
+                )
+                .bind(ts(now))
+                .bind(ts(now))
+                .bind(owner)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+                on!(self, pool => sqlx::query(
+                    "UPDATE deliveries SET status = 'unknown', last_error = $1, updated_at = $2 WHERE status = 'sending' AND owner = $3",
+                )
+                .bind(DIED)
+                .bind(ts(now))
+                .bind(owner)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+            }
+            Gone::LeaseOver => {
+                on_clock!(self, lapsed_claims, pool, sql => sqlx::query(sql)
+                    .bind(ts(now))
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                on_clock!(self, lapsed_sends, pool, sql => sqlx::query(sql)
+                    .bind(LAPSED)
+                    .bind(ts(now))
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+            }
+        }
         Ok(())
     }
 

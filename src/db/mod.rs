@@ -18,6 +18,37 @@ macro_rules! on {
     };
 }
 
+/// The database's time as Unix seconds, per engine: heartbeats and leases are
+/// stamped with it, never with a process's clock, so replicas whose clocks
+/// differ agree on who is alive and whose lease ran out.
+macro_rules! pg_now {
+    () => {
+        "extract(epoch from now())::float8"
+    };
+}
+macro_rules! sqlite_now {
+    () => {
+        "((julianday('now') - 2440587.5) * 86400.0)"
+    };
+}
+
+/// As [`on!`], for a query that reads the database's clock: `$sql` is bound to
+/// `$template!(now)` with the engine's own expression for the time.
+macro_rules! on_clock {
+    ($db:expr, $template:ident, $pool:ident, $sql:ident => $body:expr) => {
+        match &$db.pool {
+            $crate::db::Pool::Sqlite($pool) => {
+                let $sql = $template!(sqlite_now!());
+                $body
+            }
+            $crate::db::Pool::Postgres($pool) => {
+                let $sql = $template!(pg_now!());
+                $body
+            }
+        }
+    };
+}
+
 mod audit;
 mod confirmations;
 mod deliveries;
@@ -185,6 +216,10 @@ mod tests {
         )*};
     }
 
+    /// The lease the tests claim with; the process's clock (`t0`) is years
+    /// from the database's, which the leases follow.
+    const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2027, 6, 4, 7, 0, 0).unwrap()
     }
@@ -207,7 +242,7 @@ mod tests {
 
     /// `owner` claims parts 1 and 2, and has part 2 on the wire.
     async fn claim_both_parts(db: &Db, target: i64, owner: &str) {
-        let lease = t0() + chrono::Duration::minutes(5);
+        let lease = FIVE_MINUTES;
         for p in [1, 2] {
             assert_eq!(
                 db.claim(part(target, p), 2, owner, lease, t0())
@@ -240,7 +275,7 @@ mod tests {
             key: "2027-06-04",
             part: 1,
         };
-        let lease = t0() + chrono::Duration::minutes(5);
+        let lease = FIVE_MINUTES;
         assert_eq!(
             db.claim(slot, 1, "a", lease, t0()).await.unwrap(),
             Claim::Acquired
@@ -259,7 +294,7 @@ mod tests {
     async fn a_retry_row_is_reclaimed_only_after_its_time(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
-        let lease = t0() + chrono::Duration::minutes(5);
+        let lease = FIVE_MINUTES;
         db.claim(k(id), 1, "a", lease, t0()).await.unwrap();
         let later = t0() + chrono::Duration::hours(1);
         db.mark_retry(k(id), later, "429", t0()).await.unwrap();
@@ -276,13 +311,13 @@ mod tests {
     async fn a_dead_owners_unsent_claim_is_retried_at_once(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
-        db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
+        db.claim(k(id), 1, "dead", FIVE_MINUTES, t0())
             .await
             .unwrap();
         // "dead" never wrote a heartbeat.
         assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
         assert_eq!(
-            db.claim(k(id), 1, "b", t0(), t0()).await.unwrap(),
+            db.claim(k(id), 1, "b", FIVE_MINUTES, t0()).await.unwrap(),
             Claim::Acquired
         );
     }
@@ -290,20 +325,48 @@ mod tests {
     async fn a_dead_owner_mid_request_leaves_an_unknown_row(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
-        db.claim(k(id), 1, "dead", t0() + chrono::Duration::minutes(5), t0())
+        db.claim(k(id), 1, "dead", FIVE_MINUTES, t0())
             .await
             .unwrap();
-        db.begin_attempt(k(id), "dead", t0() + chrono::Duration::minutes(5), t0())
+        db.begin_attempt(k(id), "dead", FIVE_MINUTES, t0())
             .await
             .unwrap();
         let stale = db.expire_stale(t0(), "me").await.unwrap();
         assert_eq!(stale.len(), 1);
         assert_eq!(
-            db.claim(k(id), 1, "b", t0(), t0()).await.unwrap(),
+            db.claim(k(id), 1, "b", FIVE_MINUTES, t0()).await.unwrap(),
             Claim::Unknown
         );
         db.mark_alerted(k(id)).await.unwrap();
         assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
+    }
+
+    /// Guards issue 13's "leases use the database clock": a lease is measured
+    /// by the database, so a process whose clock is a day ahead does not take
+    /// a live lease, and one run out by the database's clock is settled.
+    async fn issue_13_leases_run_on_the_database_clock(db: Db) {
+        db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
+        let id = db.targets().await.unwrap()[0].id;
+        db.heartbeat("a", "host-a", ReplicaRole::Leader, "v1").await.unwrap();
+        // "a"'s clock is a day behind, the process settling leases a day ahead:
+        // by either clock the lease would be over.
+        let a_day_behind = Utc::now() - chrono::Duration::days(1);
+        db.claim(part(id, 1), 2, "a", FIVE_MINUTES, a_day_behind).await.unwrap();
+        db.claim(part(id, 2), 2, "a", FIVE_MINUTES, a_day_behind).await.unwrap();
+        db.begin_attempt(part(id, 2), "a", FIVE_MINUTES, a_day_behind).await.unwrap();
+        let a_day_ahead = Utc::now() + chrono::Duration::days(1);
+        assert!(db.expire_stale(a_day_ahead, "me").await.unwrap().is_empty());
+        assert_eq!(db.claim(part(id, 1), 2, "b", FIVE_MINUTES, a_day_ahead).await.unwrap(), Claim::InFlight);
+        // Five minutes and a second later, by the database's clock.
+        on!(db, pool => sqlx::query("UPDATE deliveries SET lease_expires = lease_expires - 301")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .unwrap();
+        let unknown = db.expire_stale(Utc::now(), "me").await.unwrap();
+        assert_eq!(unknown.iter().map(|d| d.part).collect::<Vec<_>>(), [2], "the part on the wire");
+        assert_eq!(db.claim(part(id, 1), 2, "b", FIVE_MINUTES, Utc::now()).await.unwrap(), Claim::Acquired);
+        assert_eq!(db.claim(part(id, 2), 2, "b", FIVE_MINUTES, Utc::now()).await.unwrap(), Claim::Unknown);
     }
 
     async fn a_fresh_heartbeat_keeps_its_owner_alive(db: Db) {
@@ -312,8 +375,8 @@ mod tests {
         db.heartbeat("a", "host-a", ReplicaRole::Leader, "v1").await.unwrap();
         claim_both_parts(&db, id, "a").await;
         assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
-        assert_eq!(db.claim(part(id, 1), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
-        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 1), 2, "b", FIVE_MINUTES, t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 2), 2, "b", FIVE_MINUTES, t0()).await.unwrap(), Claim::InFlight);
     }
 
     async fn a_lapsed_heartbeat_makes_its_owner_dead(db: Db) {
@@ -331,8 +394,8 @@ mod tests {
         .unwrap();
         let unknown = db.expire_stale(t0(), "me").await.unwrap();
         assert_eq!(unknown.iter().map(|d| d.part).collect::<Vec<_>>(), [2], "the part on the wire");
-        assert_eq!(db.claim(part(id, 1), 2, "b", t0(), t0()).await.unwrap(), Claim::Acquired);
-        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::Unknown);
+        assert_eq!(db.claim(part(id, 1), 2, "b", FIVE_MINUTES, t0()).await.unwrap(), Claim::Acquired);
+        assert_eq!(db.claim(part(id, 2), 2, "b", FIVE_MINUTES, t0()).await.unwrap(), Claim::Unknown);
     }
 
     /// The regression issue 13 names: two containers of one image share a host
@@ -347,8 +410,8 @@ mod tests {
         db.heartbeat(other, "web-7f9c", ReplicaRole::Leader, "v1").await.unwrap();
         claim_both_parts(&db, id, other).await;
         assert!(db.expire_stale(t0(), me).await.unwrap().is_empty());
-        assert_eq!(db.claim(part(id, 1), 2, me, t0(), t0()).await.unwrap(), Claim::InFlight);
-        assert_eq!(db.claim(part(id, 2), 2, me, t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 1), 2, me, FIVE_MINUTES, t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 2), 2, me, FIVE_MINUTES, t0()).await.unwrap(), Claim::InFlight);
         let seen = db.replicas_seen(ALIVE_WITHIN).await.unwrap();
         assert_eq!(seen.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>(), [me, other]);
     }
@@ -360,11 +423,11 @@ mod tests {
     async fn a_claim_taken_from_an_owner_thought_dead_is_not_sent_by_it(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
-        let lease = t0() + chrono::Duration::minutes(5);
+        let lease = FIVE_MINUTES;
         db.claim(part(id, 1), 2, "ghost", lease, t0()).await.unwrap();
         db.claim(part(id, 2), 2, "me", lease, t0()).await.unwrap();
         assert!(db.expire_stale(t0(), "me").await.unwrap().is_empty());
-        assert_eq!(db.claim(part(id, 2), 2, "b", t0(), t0()).await.unwrap(), Claim::InFlight);
+        assert_eq!(db.claim(part(id, 2), 2, "b", FIVE_MINUTES, t0()).await.unwrap(), Claim::InFlight);
         assert_eq!(db.claim(part(id, 1), 2, "b", lease, t0()).await.unwrap(), Claim::Acquired);
         assert!(matches!(
             db.begin_attempt(part(id, 1), "ghost", lease, t0()).await,
@@ -380,7 +443,7 @@ mod tests {
     async fn only_its_own_claim_is_handed_back(db: Db) {
         db.sync_config_targets(&[cfg("-1001")], t0()).await.unwrap();
         let id = db.targets().await.unwrap()[0].id;
-        let lease = t0() + chrono::Duration::minutes(5);
+        let lease = FIVE_MINUTES;
         db.claim(part(id, 1), 2, "away", lease, t0()).await.unwrap();
         db.claim(part(id, 2), 2, "away", lease, t0()).await.unwrap();
         // Part 1 was taken over (the owner thought dead) and sent by "b".
@@ -523,7 +586,7 @@ mod tests {
             let id = db.targets().await.unwrap()[0].id;
             let card = Slot { target: id, key: "k", part: 0 };
             assert!(!db.later_part_claimed(card).await.unwrap());
-            db.claim(k(id), 1, "a", t0(), t0()).await.unwrap();
+            db.claim(k(id), 1, "a", FIVE_MINUTES, t0()).await.unwrap();
             assert!(db.later_part_claimed(card).await.unwrap());
         }
     }

@@ -3,9 +3,9 @@
 //! [`ALIVE_WITHIN`] by the database's clock; `/status` lists the rows. And the
 //! word replicas pass each other on PostgreSQL: a `/reload` on one reloads all.
 //!
-//! The two engines tell the time differently, so each query here is written
-//! once per engine (`now()` on PostgreSQL, `julianday('now')` on SQLite), both
-//! in Unix seconds so the rest of the code reads one number.
+//! The two engines tell the time differently, so the queries that read it are
+//! written with [`on_clock!`] (`now()` on PostgreSQL, `julianday('now')` on
+//! SQLite), both in Unix seconds so the rest of the code reads one number.
 
 use std::time::Duration;
 
@@ -50,18 +50,6 @@ pub struct Replica {
     pub age: f64,
 }
 
-/// The database's time as Unix seconds, per engine.
-macro_rules! pg_now {
-    () => {
-        "extract(epoch from now())::float8"
-    };
-}
-macro_rules! sqlite_now {
-    () => {
-        "((julianday('now') - 2440587.5) * 86400.0)"
-    };
-}
-
 macro_rules! upsert {
     ($now:expr) => {
         concat!(
@@ -93,22 +81,14 @@ impl Db {
         role: ReplicaRole,
         data_version: &str,
     ) -> Result<()> {
-        macro_rules! run {
-            ($sql:expr, $pool:expr) => {
-                sqlx::query($sql)
-                    .bind(owner)
-                    .bind(label)
-                    .bind(role)
-                    .bind(data_version)
-                    .execute($pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            };
-        }
-        match &self.pool {
-            Pool::Sqlite(pool) => run!(upsert!(sqlite_now!()), pool)?,
-            Pool::Postgres(pool) => run!(upsert!(pg_now!()), pool)?,
-        };
+        on_clock!(self, upsert, pool, sql => sqlx::query(sql)
+            .bind(owner)
+            .bind(label)
+            .bind(role)
+            .bind(data_version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -125,20 +105,10 @@ impl Db {
     /// The processes whose heartbeat is at most `within` old, by label.
     pub async fn replicas_seen(&self, within: Duration) -> Result<Vec<Replica>> {
         let within = within.as_secs_f64();
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_as(seen!(sqlite_now!()))
-                    .bind(within)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_as(seen!(pg_now!()))
-                    .bind(within)
-                    .fetch_all(pool)
-                    .await?
-            }
-        })
+        Ok(on_clock!(self, seen, pool, sql => sqlx::query_as(sql)
+            .bind(within)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// The owners whose heartbeat is within [`ALIVE_WITHIN`].

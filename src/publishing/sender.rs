@@ -243,7 +243,7 @@ impl Sender {
                 "the local day ended before this part was claimed".into(),
             )));
         }
-        let lease = now + self.policy.lease;
+        let lease = self.policy.lease;
         let claim = {
             let _writing = self.claiming.acquire().await;
             self.db
@@ -360,7 +360,7 @@ impl Sender {
         // Written while the slot comes, so the request leaves on it: written
         // after, its time shifted each send by a database write.
         let now = self.clock.now();
-        let lease = now + self.policy.lease;
+        let lease = self.policy.lease;
         match self
             .db
             .begin_attempt(part.slot, &self.owner, lease, now)

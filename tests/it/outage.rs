@@ -284,13 +284,15 @@ async fn issue_13_postgres_restarted_mid_broadcast_resumes_it_without_a_second_c
 /// the lead stops polling at Telegram's first 409 (a newer getUpdates ends the
 /// older one), so the new leader is the only poller: a question asked then is
 /// answered once, and the 409s stop. Before, the two took turns ending each
-/// other's requests for as long as the cut lasted.
+/// other's requests for as long as the cut lasted. Once its database is back
+/// it stands by (no polling, no sending) while the other leads, and takes the
+/// lead when that one stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_tests),
     ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
 )]
-async fn issue_13_a_cut_off_leader_stops_polling_once_another_replica_leads() {
+async fn issue_13_a_cut_off_leader_stops_polling_and_stands_by_once_another_replica_leads() {
     let scratch = dhikra::db::testing::Scratch::new().await;
     let proxy = PgProxy::start(&scratch.url).await;
     let fake = FakeApi::start().await;
@@ -355,17 +357,56 @@ async fn issue_13_a_cut_off_leader_stops_polling_once_another_replica_leads() {
     assert_eq!(answers, 1, "one answer");
     assert!(cut_off.0.try_wait().unwrap().is_none(), "still running");
 
-    for run in [&cut_off, &other] {
-        signal(&run.0, "TERM");
+    // The database is back, and the other replica leads: standing by.
+    proxy.restore();
+    let log = || std::fs::read_to_string(s.dir.path().join("run.log")).unwrap();
+    let standing_by = Instant::now();
+    while !log().contains("another replica leads now") {
+        assert!(
+            standing_by.elapsed() < Duration::from_secs(30),
+            "it never stood by:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (a, b) = tokio::task::spawn_blocking(move || {
-        let a = wait_exit(&mut cut_off.0, Duration::from_secs(20));
-        let b = wait_exit(&mut other.0, Duration::from_secs(20));
-        (a, b)
+    fake.push_update(support::updates::message(
+        7202,
+        7202,
+        2,
+        "متى دخل الحلفاء روما؟",
+    ));
+    fake.wait_for(Duration::from_secs(20), "the second answer", |sent| {
+        sent.iter().any(|m| m.chat_id == 7202)
     })
-    .await
-    .unwrap();
-    let log = std::fs::read_to_string(s.dir.path().join("run.log")).unwrap();
-    assert!(a.success() && b.success(), "{a:?} {b:?}\n{log}");
-    assert!(log.contains("no more polling here"), "{log}");
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.conflicts(), settled, "the one standing by polls again");
+    let second = fake.sent().iter().filter(|m| m.chat_id == 7202).count();
+    assert_eq!(second, 1, "one answer");
+
+    // The leader stops: the one standing by takes over and answers.
+    signal(&other.0, "TERM");
+    let b = tokio::task::spawn_blocking(move || wait_exit(&mut other.0, Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert!(b.success(), "{b:?}");
+    fake.push_update(support::updates::message(
+        7203,
+        7203,
+        3,
+        "متى دخل الحلفاء روما؟",
+    ));
+    fake.wait_for(
+        Duration::from_secs(40),
+        "an answer from the one that took over",
+        |sent| sent.iter().any(|m| m.chat_id == 7203),
+    )
+    .await;
+
+    signal(&cut_off.0, "TERM");
+    let a = tokio::task::spawn_blocking(move || wait_exit(&mut cut_off.0, Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert!(a.success(), "{a:?}\n{}", log());
+    assert!(log().contains("no more polling here"), "{}", log());
 }

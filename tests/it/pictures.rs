@@ -426,7 +426,7 @@ async fn issue_14_no_card_is_sent_after_the_text_of_the_same_day() {
         part: 1,
     };
     let (db, now) = (&p.sender.db, clock.now());
-    db.claim(slot, 1, "earlier", now + chrono::Duration::minutes(5), now)
+    db.claim(slot, 1, "earlier", std::time::Duration::from_secs(300), now)
         .await
         .unwrap();
     db.mark_sent(slot, 99, now).await.unwrap();
