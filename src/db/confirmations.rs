@@ -19,6 +19,14 @@ pub struct Confirmation {
     pub expires_at: DateTime<Utc>,
 }
 
+impl Confirmation {
+    /// The delivery key of the repost it confirms: the confirmation's id is in
+    /// it, so however often the button is pressed, its deliveries are claimed once.
+    pub fn delivery_key(&self) -> String {
+        format!("{}/repost/{}", self.date, self.id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     Go(Confirmation),
@@ -56,6 +64,23 @@ impl Db {
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
+        let Some((c, state)) = self.confirmation(id, now).await? else {
+            return Ok(Confirmed::Missing);
+        };
+        Ok(match (used, state.as_str()) {
+            (1, _) => Confirmed::Go(c),
+            (_, "done") => Confirmed::AlreadyUsed,
+            (_, "cancelled") => Confirmed::Cancelled,
+            _ => Confirmed::Expired,
+        })
+    }
+
+    /// A confirmation as written, and its state (`pending`, `done`, `cancelled`).
+    pub async fn confirmation(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Confirmation, String)>> {
         type Row = (
             String,
             i64,
@@ -69,23 +94,19 @@ impl Db {
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        let Some((id, admin_id, date, event_id, target, state, expires_at)) = row else {
-            return Ok(Confirmed::Missing);
-        };
-        let c = Confirmation {
-            id,
-            admin_id,
-            date,
-            event_id,
-            target,
-            expires_at: parse_ts(&expires_at).unwrap_or(now),
-        };
-        Ok(match (used, state.as_str()) {
-            (1, _) => Confirmed::Go(c),
-            (_, "done") => Confirmed::AlreadyUsed,
-            (_, "cancelled") => Confirmed::Cancelled,
-            _ => Confirmed::Expired,
-        })
+        Ok(row.map(
+            |(id, admin_id, date, event_id, target, state, expires_at)| {
+                let c = Confirmation {
+                    id,
+                    admin_id,
+                    date,
+                    event_id,
+                    target,
+                    expires_at: parse_ts(&expires_at).unwrap_or(now),
+                };
+                (c, state)
+            },
+        ))
     }
 
     pub async fn cancel_confirmation(&self, id: &str) -> Result<bool> {

@@ -61,7 +61,7 @@ pub use audit::{AuditEntry, AuditOutcome};
 pub use confirmations::{Confirmation, Confirmed};
 pub use deliveries::{Claim, Delivery, DeliveryStatus, Slot};
 pub use replicas::{ALIVE_WITHIN, Reloads, Replica, ReplicaRole};
-pub use requests::PostRequest;
+pub use requests::{Done, PostRequest};
 pub use targets::{Subscription, Target};
 
 use std::path::Path;
@@ -565,9 +565,9 @@ mod tests {
             let taken = db.take_post_request(t0()).await.unwrap().expect("one waiting");
             assert_eq!((taken.id, taken.force, taken.target.as_deref()), (id, true, Some("@ch")));
             assert!(db.take_post_request(t0()).await.unwrap().is_none());
-            db.finish_post_request(id, "sent 1", 0, t0()).await.unwrap();
+            db.finish_post_request(id, "sent 1", Done { sent: 1, failed: 0 }, t0()).await.unwrap();
             let done = db.post_request(id).await.unwrap().unwrap();
-            assert_eq!((done.summary.as_deref(), done.failed), (Some("sent 1"), Some(0)));
+            assert_eq!((done.summary.as_deref(), done.failed, done.sent), (Some("sent 1"), Some(0), Some(1)));
         }
 
         async fn target_options_are_kept_and_set(db: Db) {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,13 +21,21 @@ use crate::config::Limits;
 /// millisecond, a busy thread) was lost for good: 4–5 % of a 1,000-target
 /// broadcast at 300/s (benches/broadcast.rs). A schedule only loses time when
 /// nobody is waiting.
+///
+/// Replicas that all send (webhook mode, where any of them may answer) split
+/// the bot's limits between them: with a share of `n`, this process keeps to
+/// one `n`-th of each ([`Limiter::set_share`]), since Telegram counts the bot,
+/// not the process.
 pub struct Limiter {
     /// The overall schedule and each chat's slot, under one lock: a chat is
     /// given the same slot it will go out in.
     slots: Mutex<Slots>,
+    /// The whole bot's spacing; this process's is `share` times it.
     period: Duration,
     chat_interval: Duration,
     per_group: DefaultKeyedRateLimiter<i64>,
+    group_per_minute: u32,
+    share: AtomicU32,
 }
 
 struct Slots {
@@ -77,9 +86,34 @@ impl Limiter {
             }),
             // Evenly spaced rather than bursting: Telegram counts any one second.
             period: Duration::from_secs_f64(HEADROOM / f64::from(limits.overall_per_second.max(1))),
-            chat_interval: Duration::from_secs(1) / limits.per_chat_per_second.max(1) + MARGIN,
+            chat_interval: Duration::from_secs(1) / limits.per_chat_per_second.max(1),
             per_group: RateLimiter::keyed(Quota::per_minute(nz(limits.group_per_minute))),
+            group_per_minute: limits.group_per_minute.max(1),
+            share: AtomicU32::new(1),
         }
+    }
+
+    /// Keeps this process to one `replicas`-th of the bot's limits (at least
+    /// the whole, for 0 or 1): the replicas serving updates each take an equal
+    /// part, so together they stay within Telegram's.
+    pub fn set_share(&self, replicas: u32) {
+        let replicas = replicas.max(1);
+        let before = self.share.swap(replicas, Ordering::Relaxed);
+        if before != replicas {
+            tracing::info!(replicas, "sharing the bot's rate limits");
+        }
+    }
+
+    fn share(&self) -> u32 {
+        self.share.load(Ordering::Relaxed)
+    }
+
+    fn period(&self) -> Duration {
+        self.period * self.share()
+    }
+
+    fn chat_interval(&self) -> Duration {
+        self.chat_interval * self.share() + MARGIN
     }
 
     /// Waits until a message to `chat_id` may go out. Group and channel ids are negative.
@@ -102,7 +136,7 @@ impl Limiter {
     /// (tests/it/pictures.rs, issue_14_cards_go_out_within_telegrams_limits).
     async fn ticket(&self, chat_id: i64, in_flight: Option<&Arc<Semaphore>>) -> Ticket {
         if chat_id < 0 {
-            self.per_group.until_key_ready(&chat_id).await;
+            self.per_group_ready(chat_id).await;
         }
         loop {
             if let Some(ready) = self.chat_ready_at(chat_id) {
@@ -124,9 +158,23 @@ impl Limiter {
         }
     }
 
+    /// A share of n spends n of the group's cells on each message.
+    async fn per_group_ready(&self, chat_id: i64) {
+        let cells =
+            NonZeroU32::new(self.share().min(self.group_per_minute)).unwrap_or(NonZeroU32::MIN);
+        if self
+            .per_group
+            .until_key_n_ready(&chat_id, cells)
+            .await
+            .is_err()
+        {
+            self.per_group.until_key_ready(&chat_id).await;
+        }
+    }
+
     fn chat_ready_at(&self, chat_id: i64) -> Option<Instant> {
         let last = self.slots.lock().ok()?.chats.get(&chat_id).copied()?;
-        Some(last + self.chat_interval)
+        Some(last + self.chat_interval())
     }
 
     /// The next overall slot for `chat_id`, unless the chat's own interval
@@ -137,7 +185,7 @@ impl Limiter {
             return Some(now); // A poisoned lock only loses the spacing, never a message.
         };
         let slot = slots.next.max(now);
-        let interval = self.chat_interval;
+        let interval = self.chat_interval();
         if slots
             .chats
             .get(&chat_id)
@@ -149,7 +197,7 @@ impl Limiter {
             slots.chats.retain(|_, last| now < *last + interval);
         }
         slots.chats.insert(chat_id, slot);
-        slots.next = slot + self.period;
+        slots.next = slot + self.period();
         Some(slot)
     }
 }
@@ -181,7 +229,7 @@ mod tests {
         for chat in 0..5 {
             limiter.wait(chat).await;
         }
-        about(start.elapsed(), limiter.period * 4);
+        about(start.elapsed(), limiter.period() * 4);
     }
 
     /// Guards the broadcast ratio (benches/broadcast.rs): a slot is counted from
@@ -194,12 +242,12 @@ mod tests {
         let second = limiter.ticket(2, None).await;
         // The second holder wakes 50 ms after its slot (a busy thread), and the
         // third asks then: its slot is still one period after the second's.
-        tokio::time::sleep(limiter.period + Duration::from_millis(50)).await;
+        tokio::time::sleep(limiter.period() + Duration::from_millis(50)).await;
         first.wait().await;
         second.wait().await;
         let third = limiter.ticket(3, None).await;
         third.wait().await;
-        about(start.elapsed(), limiter.period * 2);
+        about(start.elapsed(), limiter.period() * 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -210,6 +258,38 @@ mod tests {
         limiter.wait(7).await;
         limiter.wait(7).await;
         about(start.elapsed(), (Duration::from_secs(1) + MARGIN) * 2);
+    }
+
+    /// Guards the webhook replicas (issue 13): two processes sending for one
+    /// bot each keep to half its limits, overall, per chat and per group.
+    #[tokio::test(start_paused = true)]
+    async fn a_share_of_two_halves_every_limit() {
+        let limiter = Limiter::new(&limits(10));
+        let whole = limiter.period();
+        limiter.set_share(2);
+        let start = Instant::now();
+        for chat in 0..5 {
+            limiter.wait(chat).await;
+        }
+        about(start.elapsed(), whole * 2 * 4);
+        limiter.wait(7).await;
+        let start = Instant::now();
+        limiter.wait(7).await;
+        about(start.elapsed(), Duration::from_secs(2) + MARGIN);
+        // 20 a minute per group (governor keeps its own clock, so the cells
+        // are counted rather than waited for): 10 messages spend them all.
+        for _ in 0..10 {
+            limiter.per_group_ready(-100).await;
+        }
+        assert!(
+            limiter.per_group.check_key(&-100).is_err(),
+            "a group's 11th"
+        );
+        let whole = Limiter::new(&limits(10));
+        for _ in 0..10 {
+            whole.per_group_ready(-100).await;
+        }
+        assert!(whole.per_group.check_key(&-100).is_ok(), "without a share");
     }
 
     #[tokio::test(start_paused = true)]

@@ -26,7 +26,7 @@ use crate::core::render::{self, Layout};
 use crate::core::schedule::{Window, window};
 use crate::core::search::Catalog;
 use crate::data::{SharedCatalog, current};
-use crate::db::{Slot, StorageError, Target};
+use crate::db::{Confirmation, Slot, StorageError, Target};
 use crate::shutdown::Shutdown;
 
 pub use alerts::Alerts;
@@ -234,6 +234,9 @@ pub enum PublishError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    /// A repost confirmation names an event by an id that does not parse (a broken row).
+    #[error("the repost names no event: {0}")]
+    NoEvent(String),
 }
 
 impl Publisher {
@@ -303,6 +306,33 @@ impl Publisher {
             until,
         };
         self.broadcast(post, now, stop, progress).await
+    }
+
+    /// An admin's confirmed `/repost`: the day's post, following each target's
+    /// theatres, or one event's, where the admin said, within the hour, under
+    /// the confirmation's own delivery key (claimed once, on whichever replica).
+    pub async fn repost(
+        &self,
+        c: &Confirmation,
+        now: DateTime<Utc>,
+        stop: &Shutdown,
+    ) -> Result<Report, PublishError> {
+        let date = c
+            .date
+            .parse()
+            .unwrap_or_else(|_| calendar::today(now, self.config.timezone));
+        let post = match c.event_id.as_deref().map(EventId::parse) {
+            None => Post::Day(date),
+            Some(Ok(id)) => Post::Event(id),
+            Some(Err(why)) => return Err(PublishError::NoEvent(why.to_string())),
+        };
+        let post = Broadcast {
+            post,
+            key: c.delivery_key(),
+            only: c.target.as_deref(),
+            until: now + Duration::hours(1),
+        };
+        self.broadcast(post, now, stop, &|_| {}).await
     }
 
     /// Sends a post to every enabled target (or the one named) under its delivery

@@ -24,8 +24,9 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use build::{BuildError, Service, Settings, UPDATE_WORKERS, build, make_bot};
 
+use crate::db::{Done, PostRequest};
 use crate::ops::{self, Health, Role, install_recorder};
-use crate::publishing::{Outcome, Publisher, describe};
+use crate::publishing::{Outcome, Publisher, Report, describe};
 use crate::shutdown::Shutdown;
 use crate::telegram::admin::AdminCommand;
 use crate::telegram::commands::Command;
@@ -74,7 +75,10 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         .await
         .map(|f| tokio::spawn(f.run()));
     let stop_following = || following.as_ref().map(tokio::task::JoinHandle::abort);
+    let mut listening = outage::Listening::new(webhook);
+    listening.start_standing_by(&service);
     let Some(lead) = stand_by(&service, &signalled).await? else {
+        listening.stop().await;
         heartbeat.abort();
         stop_following();
         service.heartbeat.leave().await;
@@ -91,7 +95,6 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         Arc::clone(&busy),
         service.shutdown(),
     ));
-    let mut listening = outage::Listening::new(webhook);
     listening.start(&service);
 
     // Until SIGINT or SIGTERM; a lost lead pauses sending until it is back.
@@ -185,8 +188,9 @@ async fn stand_by(
     Ok(lead)
 }
 
-/// `dhikra post` run while this process leads: its requests are sent here, so
-/// one process paces every message of the bot.
+/// `dhikra post` run while this process leads, and `/repost`s confirmed on a
+/// standby: their requests are sent here, so one process paces every message
+/// of the bot.
 async fn serve_post_requests(publisher: Arc<Publisher>, busy: Arc<Mutex<()>>, stop: Shutdown) {
     while !stop.is_stopping() {
         tokio::select! {
@@ -207,30 +211,49 @@ async fn serve_post_requests(publisher: Arc<Publisher>, busy: Arc<Mutex<()>>, st
             }
         };
         let _guard = busy.lock().await;
-        let (summary, failed) = match request.date.parse() {
-            Ok(date) => {
-                let only = request.target.as_deref();
-                match publisher
-                    .publish_now(date, only, request.force, now, &stop, &|_| {})
-                    .await
-                {
-                    Ok(r) => (
-                        r.summary(),
-                        r.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown)),
-                    ),
-                    Err(e) => (format!("error: {e}"), 1),
-                }
-            }
-            Err(_) => (format!("error: `{}` is not a date", request.date), 1),
+        let (summary, done) = match run_request(&publisher, &request, now, &stop).await {
+            Ok(r) => (
+                r.summary(),
+                Done {
+                    sent: r.count(|o| matches!(o, Outcome::Sent { .. })),
+                    failed: r.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Unknown)),
+                },
+            ),
+            Err(why) => (format!("error: {why}"), Done { sent: 0, failed: 1 }),
         };
-        let done = publisher.sender.clock.now();
+        let finished = publisher.sender.clock.now();
         if let Err(e) = db
-            .finish_post_request(request.id, &summary, failed, done)
+            .finish_post_request(request.id, &summary, done, finished)
             .await
         {
             tracing::error!(error = %e, "could not record a post request's result");
         }
     }
+}
+
+/// A `/repost` runs its confirmation; a `dhikra post`, its date.
+async fn run_request(
+    publisher: &Publisher,
+    request: &PostRequest,
+    now: chrono::DateTime<chrono::Utc>,
+    stop: &Shutdown,
+) -> Result<Report, String> {
+    if let Some(id) = &request.confirmation {
+        let db = &publisher.sender.db;
+        let Some((c, _)) = db.confirmation(id, now).await.map_err(|e| e.to_string())? else {
+            return Err(format!("no repost confirmation `{id}`"));
+        };
+        return publisher
+            .repost(&c, now, stop)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let date = (request.date.parse()).map_err(|_| format!("`{}` is not a date", request.date))?;
+    let only = request.target.as_deref();
+    publisher
+        .publish_now(date, only, request.force, now, stop, &|_| {})
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `/healthz` and `/metrics`, when `[ops] listen` is set.

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::ops::Role;
 use crate::service::leader::{self, Holder, Lead};
-use crate::service::webhook::Mode;
+use crate::service::webhook::{self, Mode};
 use crate::service::{RunError, Service};
 use crate::shutdown::Shutdown;
 
@@ -28,11 +28,14 @@ pub const PAUSED: &str =
 pub const RESUMED: &str =
     "عادت قاعدة البيانات: استُؤنف النشر، ويُرسل ما فات من منشور اليوم إن كان وقته لم ينقضِ.";
 
-/// The update listener of a leader: long polling, or the webhook; stopped
-/// while another replica leads, started again with the lead.
+/// The update listener: long polling, or the webhook. Polling is stopped
+/// while another replica leads and started again with the lead; a webhook
+/// shared by replicas is served on either role.
 pub struct Listening {
     webhook: Option<Mode>,
     running: Option<(ShutdownToken, JoinHandle<()>)>,
+    /// Keeps the rate limits split between the replicas serving the webhook.
+    sharing: Option<JoinHandle<()>>,
 }
 
 impl Listening {
@@ -40,7 +43,21 @@ impl Listening {
         Self {
             webhook,
             running: None,
+            sharing: None,
         }
+    }
+
+    /// Serves from the start, before the lead is decided, where every replica
+    /// serves (see [`Listening::serves_on_standby`]), and from then on keeps
+    /// this process to its share of the bot's rate limits.
+    pub fn start_standing_by(&mut self, service: &Service) {
+        if !self.serves_on_standby() {
+            return;
+        }
+        self.start(service);
+        let limiter = Arc::clone(&service.publisher.sender.limiter);
+        let db = service.db().clone();
+        self.sharing = Some(tokio::spawn(webhook::share_limits(db, limiter)));
     }
 
     pub fn start(&mut self, service: &Service) {
@@ -58,9 +75,26 @@ impl Listening {
         self.running = Some((updates, task));
     }
 
+    /// Whether this listener serves on standby too: a webhook shared by
+    /// replicas (a load balancer brings updates to any of them), where long
+    /// polling is the leader's alone (Telegram allows one poller).
+    pub fn serves_on_standby(&self) -> bool {
+        self.webhook.as_ref().is_some_and(Mode::shared)
+    }
+
+    /// Another replica leads: stops unless every replica serves.
+    pub async fn yield_to_leader(&mut self) {
+        if !self.serves_on_standby() {
+            self.stop().await;
+        }
+    }
+
     /// Returns once no update is received and every handler has finished (or
     /// the listener was dropped after its grace).
     pub async fn stop(&mut self) {
+        if let Some(sharing) = self.sharing.take() {
+            sharing.abort();
+        }
         if let Some((updates, task)) = self.running.take() {
             super::stop_listening(&updates, task).await;
         }
@@ -91,7 +125,7 @@ pub async fn lead(
             Regained::Theirs => {
                 tracing::warn!("another replica leads now: no more polling; standing by");
                 service.publisher.sender.settle().await;
-                listening.stop().await;
+                listening.yield_to_leader().await;
                 let Some(lead) = super::stand_by(service, signalled).await? else {
                     return Ok(());
                 };

@@ -1,15 +1,20 @@
 //! Webhook mode: Telegram posts updates to `webhook.url`, which a reverse proxy
 //! (or a load balancer, for replicas) forwards to `webhook.listen`; anything
 //! without the secret token is refused. With PostgreSQL the service is one of
-//! several replicas: they must share one secret, and a replica that stops
-//! leaves the webhook set, since the others depend on it.
+//! several replicas, and every one serves updates, leader or standby: they
+//! must share one secret, a replica that stops leaves the webhook set, since
+//! the others depend on it, and they split the bot's rate limits.
+
+use std::sync::Arc;
 
 use teloxide::prelude::*;
 use teloxide::update_listeners::webhooks;
 
 use crate::config::{Config, Database};
-use crate::publishing::describe;
+use crate::db::{ALIVE_WITHIN, Db};
+use crate::publishing::{Limiter, describe};
 use crate::service::RunError;
+use crate::service::replica::RENEW;
 use crate::telegram::context::HandlerError;
 
 /// The variable holding the secret token (never the config file).
@@ -23,6 +28,29 @@ pub struct Mode {
     secret: String,
     /// Replicas (PostgreSQL): the webhook outlives this process.
     shared: bool,
+}
+
+impl Mode {
+    /// Whether other replicas serve this webhook too (PostgreSQL): then this
+    /// one serves it on standby as well.
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+}
+
+/// Keeps `limiter` to this process's part of the bot's limits, one per
+/// replica alive by the heartbeats (renewed as often as they are): a load
+/// balancer may bring any replica a burst of questions, and Telegram counts
+/// the bot's messages, not the process's. A replica that cannot read the
+/// heartbeats keeps the last count.
+pub async fn share_limits(db: Db, limiter: Arc<Limiter>) {
+    loop {
+        match db.replicas_seen(ALIVE_WITHIN).await {
+            Ok(alive) => limiter.set_share(u32::try_from(alive.len()).unwrap_or(u32::MAX)),
+            Err(e) => tracing::debug!(error = %e, "could not count the replicas"),
+        }
+        tokio::time::sleep(RENEW).await;
+    }
 }
 
 /// The webhook mode of `config`, checked before anything starts; `None` for

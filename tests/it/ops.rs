@@ -307,3 +307,159 @@ async fn issue_13_a_stopping_replica_leaves_the_webhook_set() {
     let url = scratch.url.expose().to_owned();
     assert_eq!(webhook_deletions_on_a_clean_stop(Some(&url)).await, 0);
 }
+
+/// Issue 13: behind a load balancer every webhook replica serves updates,
+/// leader or standby. A question reaching the standby is answered there; a
+/// `/repost` confirmed there is handed to the leader (one process paces every
+/// post), which sends it once to each target, and the standby reports it to
+/// the admin. The two split the bot's rate limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "DHIKRA_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against"
+)]
+async fn issue_13_every_webhook_replica_serves_and_the_leader_sends_a_repost_confirmed_on_a_standby()
+ {
+    const ADMIN: i64 = 9001;
+    const CHANNELS: [i64; 2] = [-1008000000001, -1008000000002];
+    let scratch = dhikra::db::testing::Scratch::new().await;
+    let fake = FakeApi::start().await;
+    // An event a hundred days away: no daily post during the test.
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(100);
+    let data = data_dir(&[(
+        "hook.toml",
+        &event_toml("hook", &format!("1944-{}", day.format("%m-%d")), "الخطاف"),
+    )]);
+    let replica = |hook: u16, ops: u16| {
+        let s = Sandbox::with_data(
+            data.path(),
+            &format!(
+                "timezone = \"UTC\"\napi_url = \"{}\"\nadmins = [{ADMIN}]\n[[targets]]\nchat = {}\n[[targets]]\nchat = {}\n[ops]\nlisten = \"127.0.0.1:{ops}\"\n[webhook]\nlisten = \"127.0.0.1:{hook}\"\nurl = \"https://bot.example.org/hook\"\n",
+                fake.url, CHANNELS[0], CHANNELS[1]
+            ),
+        );
+        let log = std::fs::File::create(s.dir.path().join("run.log")).unwrap();
+        let child = s
+            .command(&["run"])
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("DHIKRA_DATABASE", scratch.url.expose())
+            .env("DHIKRA_WEBHOOK_SECRET", "s3cret-Token_1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn a replica");
+        (s, child)
+    };
+    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let (_leader_dir, mut leader) = replica(ports[0], ports[1]);
+    let ops = ports[1];
+    tokio::task::spawn_blocking(move || wait_http(ops, "/healthz", |_, b| b.contains("leader")))
+        .await
+        .unwrap();
+    let (standby_dir, mut standby) = replica(ports[2], ports[3]);
+    let (hook, ops) = (ports[2], ports[3]);
+    let post = move |update: serde_json::Value| {
+        let body = update.to_string();
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-Telegram-Bot-Api-Secret-Token", "s3cret-Token_1"),
+        ];
+        http(hook, "POST", "/hook", &headers, &body).map(|r| r.0)
+    };
+    let health = tokio::task::spawn_blocking(move || {
+        // "starting" until it has asked for the lead.
+        let health = wait_http(ops, "/healthz", |s, b| s == 200 && !b.contains("starting"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while post(json!({"update_id": 1})) != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "the standby never served its webhook"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        health
+    })
+    .await
+    .unwrap();
+    assert_eq!(health.1.trim(), "ready\nstandby");
+
+    let mut question = support::updates::message(5001, 5001, 7, "متى معركة الخطاف؟");
+    question["update_id"] = json!(2);
+    assert_eq!(post(question), Some(200));
+    fake.wait_for(Duration::from_secs(20), "the standby's answer", |sent| {
+        sent.iter().any(|m| m.chat_id == 5001)
+    })
+    .await;
+
+    let mut repost =
+        support::updates::message(ADMIN, ADMIN, 8, &format!("/repost {}", day.format("%m-%d")));
+    repost["update_id"] = json!(3);
+    assert_eq!(post(repost), Some(200));
+    let sent = fake
+        .wait_for(
+            Duration::from_secs(20),
+            "the preview and its buttons",
+            |s| {
+                s.iter()
+                    .any(|m| m.reply_markup.is_some() && m.chat_id == ADMIN)
+            },
+        )
+        .await;
+    let confirm = sent
+        .iter()
+        .rev()
+        .find_map(|m| {
+            m.reply_markup.as_ref()?["inline_keyboard"][0][0]["callback_data"]
+                .as_str()
+                .filter(|d| d.starts_with("rp:ok:"))
+                .map(str::to_owned)
+        })
+        .expect("a confirmation button");
+    let mut press = support::updates::callback(ADMIN, ADMIN, &confirm);
+    press["update_id"] = json!(4);
+    assert_eq!(post(press), Some(200));
+    let sent = fake
+        .wait_for(Duration::from_secs(30), "the repost's report", |s| {
+            s.iter().any(|m| m.text.contains("انتهت إعادة النشر"))
+        })
+        .await;
+    let report = sent
+        .iter()
+        .find(|m| m.text.contains("انتهت إعادة النشر"))
+        .unwrap();
+    assert!(report.text.contains("أُرسل إلى 2 هدف"), "{}", report.text);
+    for channel in CHANNELS {
+        let texts = fake.sent_to(channel);
+        let texts: Vec<_> = texts.iter().filter(|m| m.file_id.is_none()).collect();
+        assert_eq!(texts.len(), 1, "one copy of the text to {channel}");
+        assert!(texts[0].text.contains("معركة الخطاف"));
+    }
+    // Run by the leader: the standby handed it over through the database.
+    let db = dhikra::db::Db::open(&dhikra::config::Database::Postgres(scratch.url.clone()))
+        .await
+        .unwrap();
+    let request = db.post_request(1).await.unwrap().expect("a request");
+    assert!(
+        request.confirmation.is_some() && request.done_at.is_some(),
+        "{request:?}"
+    );
+
+    for child in [&leader, &standby] {
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+    }
+    let (a, b) =
+        tokio::task::spawn_blocking(move || (leader.wait().unwrap(), standby.wait().unwrap()))
+            .await
+            .unwrap();
+    let log = std::fs::read_to_string(standby_dir.dir.path().join("run.log")).unwrap();
+    assert!(a.success() && b.success(), "{a:?} {b:?}\n{log}");
+    assert!(
+        log.contains("sharing the bot's rate limits") && log.contains("replicas=2"),
+        "{log}"
+    );
+}

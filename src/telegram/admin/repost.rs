@@ -12,7 +12,8 @@ use crate::core::render::{escape, keep_rtl};
 use crate::core::search::Catalog;
 use crate::data::current;
 use crate::db::{AuditOutcome, Confirmation, Confirmed, Target};
-use crate::publishing::{Broadcast, Outcome, Outgoing, Post};
+use crate::ops::Role;
+use crate::publishing::{Outcome, Outgoing, Post};
 use crate::telegram::admin::{Admin, audit};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
@@ -247,52 +248,28 @@ pub async fn cancel(
     Ok(())
 }
 
-/// Runs a confirmed repost through the publishing path and reports back.
+/// Runs a confirmed repost through the publishing path and reports back: here
+/// when this process leads, else by the leader (a webhook replica on standby
+/// got the press), so one process paces every message of the bot.
 fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotContext) {
     tokio::spawn(async move {
-        let date = c.date.parse().unwrap_or_else(|_| ctx.today());
-        let event = c.event_id.as_deref().map(EventId::parse);
-        let now = ctx.clock.now();
-        // The confirmation's id is part of the delivery key: however often the button
-        // is pressed, these deliveries are claimed once.
-        // A day follows each target's theatres; one event goes where the admin said.
-        let post = Broadcast {
-            post: match event {
-                None => Post::Day(date),
-                Some(Ok(id)) => Post::Event(id),
-                // Ids are written from parsed ids; an unparsable one is a broken row.
-                Some(Err(why)) => {
-                    tracing::error!(error = %why, "a repost confirmation names no event");
-                    return;
-                }
-            },
-            key: format!("{}/repost/{}", c.date, c.id),
-            only: c.target.as_deref(),
-            until: now + Duration::hours(1),
+        let key = c.delivery_key();
+        let (summary, sent) = if ctx.health.role() == Some(Role::Leader) {
+            let report = (ctx.publisher)
+                .repost(&c, ctx.clock.now(), &ctx.shutdown)
+                .await;
+            match report {
+                Ok(r) => (r.summary(), r.count(|o| matches!(o, Outcome::Sent { .. }))),
+                Err(e) => (format!("error: {e}"), 0),
+            }
+        } else {
+            by_the_leader(&ctx, &c).await
         };
-        let key = post.key.clone();
-        let report = ctx
-            .publisher
-            .broadcast(post, now, &ctx.shutdown, &|_| {})
-            .await;
-        let summary = match &report {
-            Ok(r) => r.summary(),
-            Err(e) => format!("error: {e}"),
-        };
-        let sent = report
-            .as_ref()
-            .map_or(0, |r| r.count(|o| matches!(o, Outcome::Sent { .. })));
         if let Err(e) = ctx.db.set_confirmation_result(&c.id, &summary).await {
             tracing::error!(error = %e, "could not record the repost result");
         }
-        audit(
-            &ctx,
-            &admin.0,
-            "repost-done",
-            &key,
-            AuditOutcome::Done(summary.clone()),
-        )
-        .await;
+        let outcome = AuditOutcome::Done(summary.clone());
+        audit(&ctx, &admin.0, "repost-done", &key, outcome).await;
         let text = format!(
             "انتهت إعادة النشر: أُرسل إلى {sent} هدف.\n<code>{}</code>",
             escape(&summary)
@@ -301,6 +278,37 @@ fn start_repost(bot: Bot, msg: Message, admin: Admin, c: Confirmation, ctx: BotC
             tracing::warn!(error = %e, "could not report the repost");
         }
     });
+}
+
+/// How long a standby waits for the leader to run a repost it handed over:
+/// the repost's own window (an hour) and then some.
+const HANDED_OVER_FOR: std::time::Duration = std::time::Duration::from_secs(65 * 60);
+
+/// Hands the repost to the leader through the database and waits for its
+/// report: the summary, and how many targets got it.
+async fn by_the_leader(ctx: &BotContext, c: &Confirmation) -> (String, usize) {
+    let id = match ctx.db.request_repost(c, ctx.clock.now()).await {
+        Ok(id) => id,
+        Err(e) => return (format!("error: {e}"), 0),
+    };
+    let deadline = tokio::time::Instant::now() + HANDED_OVER_FOR;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        match ctx.db.post_request(id).await {
+            Ok(Some(r)) if r.done_at.is_some() => {
+                let sent = r.sent.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+                return (r.summary.unwrap_or_default(), sent);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, request = id, "could not read a repost's progress")
+            }
+        }
+    }
+    (
+        format!("error: the leader has not run post request {id}"),
+        0,
+    )
 }
 
 /// `/preview [date]`: the post, sent to the admin privately.

@@ -207,6 +207,9 @@ pub async fn spawn_bot_with_config(
     use teloxide::update_listeners::Polling;
     let clock = TestClock::new(Utc::now());
     let service = service(config, clock.clone()).await;
+    // The lone process on its database leads, as `dhikra run` does once it
+    // has the lead: a confirmed /repost is sent here, not handed over.
+    service.health.set_role(dhikra::ops::Role::Leader);
     let mut dispatcher = service.dispatcher();
     let shutdown = dispatcher.shutdown_token();
     let listener = Polling::builder(service.bot.clone())
