@@ -8,6 +8,7 @@ use teloxide::types::{
 
 use crate::core::answer::Reply;
 use crate::core::render;
+use crate::db::StorageError;
 use crate::publishing::{Photo, describe, no_preview};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerResult};
@@ -43,6 +44,29 @@ pub async fn reply_html(
         request.await?;
     }
     Ok(())
+}
+
+/// Told to whoever asked for something the database must do while it does
+/// not answer (a leader cut off from it keeps answering questions).
+pub const TRY_AGAIN: &str =
+    "تعذّر تنفيذ الطلب الآن لأن قاعدة البيانات لا تستجيب؛ أعد المحاولة بعد قليل.";
+
+/// Passes a handler's result on, first telling the user when the database
+/// failed it: otherwise a `/subscribe` during an outage got no answer at all
+/// (the dispatcher still logs the error).
+pub async fn or_try_again(
+    ctx: &BotContext,
+    bot: &Bot,
+    msg: &Message,
+    result: HandlerResult,
+) -> HandlerResult {
+    if let Err(e) = &result
+        && e.downcast_ref::<StorageError>().is_some()
+        && let Err(e) = reply_html(ctx, bot, msg, TRY_AGAIN, None).await
+    {
+        tracing::warn!(error = %e, "could not say the database is away");
+    }
+    result
 }
 
 /// Sends the day's card as a reply (the picture uploaded once, as for the

@@ -10,10 +10,26 @@ use crate::core::render;
 use crate::db::{AuditOutcome, Subscription, Target};
 use crate::telegram::callback::Callback;
 use crate::telegram::context::{BotContext, HandlerResult};
-use crate::telegram::reply::reply_html;
+use crate::telegram::reply::{or_try_again, reply_html};
 
 pub async fn subscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
-    if !may_change(&ctx, &bot, &msg).await? {
+    let result = subscribe_here(&bot, &msg, &ctx).await;
+    or_try_again(&ctx, &bot, &msg, result).await
+}
+
+pub async fn unsubscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
+    let result = unsubscribe_here(&bot, &msg, &ctx).await;
+    or_try_again(&ctx, &bot, &msg, result).await
+}
+
+/// `/settings`: how the daily post comes to this chat, one button per option.
+pub async fn settings(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
+    let result = settings_here(&bot, &msg, &ctx).await;
+    or_try_again(&ctx, &bot, &msg, result).await
+}
+
+async fn subscribe_here(bot: &Bot, msg: &Message, ctx: &BotContext) -> HandlerResult {
+    if !may_change(ctx, bot, msg).await? {
         return Ok(());
     }
     let now = ctx.clock.now();
@@ -34,11 +50,11 @@ pub async fn subscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult
         ),
         _ => "أنتم مشتركون بالفعل.".to_owned(),
     };
-    done(&bot, &msg, &ctx, "subscribe", &text).await
+    done(bot, msg, ctx, "subscribe", &text).await
 }
 
-pub async fn unsubscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
-    if !may_change(&ctx, &bot, &msg).await? {
+async fn unsubscribe_here(bot: &Bot, msg: &Message, ctx: &BotContext) -> HandlerResult {
+    if !may_change(ctx, bot, msg).await? {
         return Ok(());
     }
     let text = match ctx.db.unsubscribe(msg.chat.id.0, ctx.clock.now()).await? {
@@ -46,12 +62,11 @@ pub async fn unsubscribe(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResu
         Subscription::Configured => "هذه المحادثة مضافة في إعدادات البوت؛ يلغيها مشغّل البوت.",
         _ => "لستم مشتركين.",
     };
-    done(&bot, &msg, &ctx, "unsubscribe", text).await
+    done(bot, msg, ctx, "unsubscribe", text).await
 }
 
-/// `/settings`: how the daily post comes to this chat, one button per option.
-pub async fn settings(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult {
-    if !may_change(&ctx, &bot, &msg).await? {
+async fn settings_here(bot: &Bot, msg: &Message, ctx: &BotContext) -> HandlerResult {
+    if !may_change(ctx, bot, msg).await? {
         return Ok(());
     }
     let (text, keyboard) = match ctx.db.target_by_chat(msg.chat.id.0).await? {
@@ -71,7 +86,7 @@ pub async fn settings(bot: Bot, msg: Message, ctx: BotContext) -> HandlerResult 
             None,
         ),
     };
-    reply_html(&ctx, &bot, &msg, &render::keep_rtl(&text), keyboard).await?;
+    reply_html(ctx, bot, msg, &render::keep_rtl(&text), keyboard).await?;
     Ok(())
 }
 

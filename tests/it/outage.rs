@@ -16,6 +16,7 @@ use chrono::{Timelike, Utc};
 use dhikra::config::Database;
 use dhikra::db::{Db, DeliveryStatus};
 use dhikra::service::outage::{PAUSED, RESUMED};
+use dhikra::telegram::reply::TRY_AGAIN;
 use support::fake_api::{FakeApi, Sent, TOKEN};
 use support::pg_proxy::PgProxy;
 use support::{Sandbox, stderr};
@@ -57,7 +58,8 @@ fn posts(sent: &[Sent]) -> impl Iterator<Item = &Sent> {
 }
 
 /// Issue 13: a leader whose database goes away keeps answering questions,
-/// alerts the admins once, refuses `/subscribe` without a panic, sends nothing
+/// alerts the admins once, tells a `/subscribe` to try again (it had no
+/// answer at all before), sends nothing
 /// while the day's post falls due, and once the database is back leads again
 /// and sends that post exactly once (and says so, once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,8 +108,13 @@ async fn issue_13_a_leader_without_its_database_answers_and_posts_once_it_is_bac
         |sent| sent.iter().any(|m| m.chat_id == 7101),
     )
     .await;
-    // Needs the database: refused in the log, never a panic.
+    // Needs the database: the user is told to try again, never a panic.
     fake.push_update(support::updates::message(7102, 7102, 2, "/subscribe"));
+    fake.wait_for(Duration::from_secs(20), "try again later", |sent| {
+        sent.iter()
+            .any(|m| m.chat_id == 7102 && m.text.contains(TRY_AGAIN))
+    })
+    .await;
     let wait = (due - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(3);
     tokio::time::sleep(wait).await;
     assert_eq!(

@@ -12,10 +12,14 @@ use crate::data::{current, version};
 use crate::db::{AuditOutcome, Delivery, DeliveryStatus, Target};
 use crate::telegram::admin::{Admin, audit};
 use crate::telegram::context::{BotContext, HandlerError, HandlerResult};
-use crate::telegram::reply::reply_html;
+use crate::telegram::reply::{or_try_again, reply_html};
 
 pub async fn status(bot: Bot, msg: Message, admin: Admin, ctx: BotContext) -> HandlerResult {
-    reply_html(&ctx, &bot, &msg, &status_text(&ctx).await?, None).await?;
+    let text = match status_text(&ctx).await {
+        Ok(text) => text,
+        Err(e) => return or_try_again(&ctx, &bot, &msg, Err(e)).await,
+    };
+    reply_html(&ctx, &bot, &msg, &text, None).await?;
     audit(&ctx, &admin.0, "status", "", AuditOutcome::Ok).await;
     Ok(())
 }
