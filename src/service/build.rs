@@ -109,11 +109,12 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         catalog.clone(),
     )
     .await?;
+    let limiter = Arc::new(Limiter::new(&config.limits));
     let sender = Sender {
-        alerts: Alerts::new(bot.clone(), config.admin_chat),
+        alerts: Alerts::new(bot.clone(), config.admin_chat, Arc::clone(&limiter)),
         bot: bot.clone(),
         db: db.clone(),
-        limiter: Arc::new(Limiter::new(&config.limits)),
+        limiter,
         clock: Arc::clone(&clock),
         policy: policy.unwrap_or_else(|| RetryPolicy::from_config(&config.retries)),
         owner,

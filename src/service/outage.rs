@@ -210,8 +210,7 @@ async fn resume(service: &Service, busy: &Arc<Mutex<()>>) {
     }
     // Another replica may have led meanwhile and be finishing its last message.
     service.heartbeat.await_predecessor().await;
-    // Said before the quiet second: an alert does not go through the
-    // limiter, so beside the catch-up's first second it could be the 31st.
+    // Said before the quiet second, which then covers it too.
     service.publisher.sender.alerts.send(RESUMED).await;
     // As after a takeover: another replica may have led and sent meanwhile,
     // and Telegram still counts its last second.
