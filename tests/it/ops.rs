@@ -1,6 +1,7 @@
 //! Running in production: `/healthz` and `/metrics`, and webhook mode with the
 //! secret-token header, through the real binary and the fake Bot API.
 
+use crate::run::{Reaped, signal, wait_exit};
 use crate::support;
 
 use std::io::{Read, Write};
@@ -348,16 +349,17 @@ async fn issue_13_every_webhook_replica_serves_and_the_leader_sends_a_repost_con
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
+            .map(Reaped)
             .expect("spawn a replica");
         (s, child)
     };
     let ports = [free_port(), free_port(), free_port(), free_port()];
-    let (_leader_dir, mut leader) = replica(ports[0], ports[1]);
+    let (_leader_dir, leader) = replica(ports[0], ports[1]);
     let ops = ports[1];
     tokio::task::spawn_blocking(move || wait_http(ops, "/healthz", |_, b| b.contains("leader")))
         .await
         .unwrap();
-    let (standby_dir, mut standby) = replica(ports[2], ports[3]);
+    let (standby_dir, standby) = replica(ports[2], ports[3]);
     let (hook, ops) = (ports[2], ports[3]);
     let post = move |update: serde_json::Value| {
         let body = update.to_string();
@@ -445,17 +447,16 @@ async fn issue_13_every_webhook_replica_serves_and_the_leader_sends_a_repost_con
         "{request:?}"
     );
 
-    for child in [&leader, &standby] {
-        let term = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(term.success());
+    for run in [&leader, &standby] {
+        signal(&run.0, "TERM");
     }
-    let (a, b) =
-        tokio::task::spawn_blocking(move || (leader.wait().unwrap(), standby.wait().unwrap()))
-            .await
-            .unwrap();
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        let (mut leader, mut standby) = (leader, standby);
+        let a = wait_exit(&mut leader.0, Duration::from_secs(20));
+        (a, wait_exit(&mut standby.0, Duration::from_secs(20)))
+    })
+    .await
+    .unwrap();
     let log = std::fs::read_to_string(standby_dir.dir.path().join("run.log")).unwrap();
     assert!(a.success() && b.success(), "{a:?} {b:?}\n{log}");
     assert!(
