@@ -39,7 +39,7 @@ async fn ask_to_repost(
 }
 
 /// The «تأكيد» callback data from the last message that has one.
-fn confirm_button(sent: &[support::fake_api::Sent]) -> String {
+pub(crate) fn confirm_button(sent: &[support::fake_api::Sent]) -> String {
     sent.iter()
         .rev()
         .find_map(|m| {

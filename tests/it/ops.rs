@@ -408,16 +408,7 @@ async fn issue_13_every_webhook_replica_serves_and_the_leader_sends_a_repost_con
             },
         )
         .await;
-    let confirm = sent
-        .iter()
-        .rev()
-        .find_map(|m| {
-            m.reply_markup.as_ref()?["inline_keyboard"][0][0]["callback_data"]
-                .as_str()
-                .filter(|d| d.starts_with("rp:ok:"))
-                .map(str::to_owned)
-        })
-        .expect("a confirmation button");
+    let confirm = crate::admin::confirm_button(&sent);
     let mut press = support::updates::callback(ADMIN, ADMIN, &confirm);
     press["update_id"] = json!(4);
     assert_eq!(post(press), Some(200));

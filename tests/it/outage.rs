@@ -96,16 +96,12 @@ async fn issue_13_a_leader_without_its_database_answers_and_posts_once_it_is_bac
         alerts(sent, PAUSED) == 1
     })
     .await;
-    fake.push_update(support::updates::message(
+    support::ask(
+        &fake,
         7101,
-        7101,
-        1,
         "متى دخل الحلفاء روما؟",
-    ));
-    fake.wait_for(
         Duration::from_secs(20),
         "an answer without the database",
-        |sent| sent.iter().any(|m| m.chat_id == 7101),
     )
     .await;
     // Needs the database: the user is told to try again, never a panic.
@@ -348,15 +344,13 @@ async fn issue_13_a_cut_off_leader_stops_polling_and_stands_by_once_another_repl
             (settled, quiet) = (now, Instant::now());
         }
     }
-    fake.push_update(support::updates::message(
+    support::ask(
+        &fake,
         7201,
-        7201,
-        1,
         "متى دخل الحلفاء روما؟",
-    ));
-    fake.wait_for(Duration::from_secs(20), "the answer", |sent| {
-        sent.iter().any(|m| m.chat_id == 7201)
-    })
+        Duration::from_secs(20),
+        "the answer",
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(fake.conflicts(), settled, "two processes still poll");
@@ -376,15 +370,13 @@ async fn issue_13_a_cut_off_leader_stops_polling_and_stands_by_once_another_repl
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    fake.push_update(support::updates::message(
+    support::ask(
+        &fake,
         7202,
-        7202,
-        2,
         "متى دخل الحلفاء روما؟",
-    ));
-    fake.wait_for(Duration::from_secs(20), "the second answer", |sent| {
-        sent.iter().any(|m| m.chat_id == 7202)
-    })
+        Duration::from_secs(20),
+        "the second answer",
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(fake.conflicts(), settled, "the one standing by polls again");
@@ -397,16 +389,12 @@ async fn issue_13_a_cut_off_leader_stops_polling_and_stands_by_once_another_repl
         .await
         .unwrap();
     assert!(b.success(), "{b:?}");
-    fake.push_update(support::updates::message(
+    support::ask(
+        &fake,
         7203,
-        7203,
-        3,
         "متى دخل الحلفاء روما؟",
-    ));
-    fake.wait_for(
         Duration::from_secs(40),
         "an answer from the one that took over",
-        |sent| sent.iter().any(|m| m.chat_id == 7203),
     )
     .await;
 

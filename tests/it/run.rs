@@ -359,16 +359,12 @@ async fn two_runs_take_turns_to_lead(postgres: Option<&dhikra::config::PostgresU
     )
     .await;
     // A question answered by the new leader.
-    fake.push_update(support::updates::message(
+    support::ask(
+        &fake,
         7001,
-        7001,
-        1,
         "متى دخل الحلفاء روما؟",
-    ));
-    fake.wait_for(
         Duration::from_secs(30),
         "an answer from the new leader",
-        |sent| sent.iter().any(|m| m.chat_id == 7001),
     )
     .await;
     assert!(

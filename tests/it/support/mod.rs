@@ -233,6 +233,21 @@ pub async fn spawn_bot_with_config(
     }
 }
 
+/// A user asks `text` in a private chat of their own (`chat`), and this waits
+/// until the bot has sent that chat something: a process test's "is anyone
+/// answering?".
+pub async fn ask(
+    fake: &fake_api::FakeApi,
+    chat: i64,
+    text: &str,
+    within: std::time::Duration,
+    what: &str,
+) -> Vec<fake_api::Sent> {
+    fake.push_update(updates::message(chat, chat, 1, text));
+    fake.wait_for(within, what, |sent| sent.iter().any(|m| m.chat_id == chat))
+        .await
+}
+
 /// Telegram update JSON, as the Bot API sends it.
 pub mod updates {
     use serde_json::{Value, json};
