@@ -283,6 +283,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn run_bot(config_path: &Path) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let token = config.token()?;
+    let rt = runtime()?;
+    // The database opens while the catalog loads: a new SQLite file's first
+    // writes wait 25–30 ms on the disk, which the catalog's threads fill (its
+    // errors still come first: the task is dropped with the runtime).
+    let database = config.database.clone();
+    let opening = rt.spawn(async move { Db::open(&database).await });
     let loaded = data::load_catalog(&config.data_dir).map_err(invalid_data)?;
     let store = &loaded.catalog().store;
     tracing::info!(
@@ -290,7 +296,7 @@ fn run_bot(config_path: &Path) -> Result<ExitCode> {
         days = store.days_covered().len(),
         "event store loaded"
     );
-    runtime()?.block_on(async {
+    rt.block_on(async {
         let settings = Settings {
             bot: service::make_bot(&config, &token)?,
             catalog: data::share(loaded),
@@ -299,7 +305,12 @@ fn run_bot(config_path: &Path) -> Result<ExitCode> {
             policy: None,
             config,
         };
-        service::run(settings).await
+        let db = async {
+            opening
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        };
+        service::run(settings, db).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -88,6 +88,13 @@ fn workers(limits: &crate::config::Limits) -> usize {
 
 /// Opens the database, syncs the config's targets, and wires publisher and handlers.
 pub async fn build(settings: Settings) -> Result<Service, BuildError> {
+    let db = Db::open(&settings.config.database).await?;
+    build_on(db, settings).await
+}
+
+/// [`build`] on a database already open: `dhikra run` opens it while the
+/// catalog loads.
+pub async fn build_on(db: Db, settings: Settings) -> Result<Service, BuildError> {
     let Settings {
         config,
         catalog,
@@ -97,7 +104,6 @@ pub async fn build(settings: Settings) -> Result<Service, BuildError> {
         policy,
     } = settings;
     let config = Arc::new(config);
-    let db = Db::open(&config.database).await?;
     db.sync_config_targets(&config.targets, clock.now()).await?;
     let owner = owner_id();
     let health = Arc::new(Health::default());

@@ -22,9 +22,9 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-pub use build::{BuildError, Service, Settings, UPDATE_WORKERS, build, make_bot};
+pub use build::{BuildError, Service, Settings, UPDATE_WORKERS, build, build_on, make_bot};
 
-use crate::db::{Done, PostRequest};
+use crate::db::{Db, Done, PostRequest, StorageError};
 use crate::ops::{self, Health, Role, install_recorder};
 use crate::publishing::{Outcome, Publisher, Report, describe};
 use crate::shutdown::Shutdown;
@@ -47,8 +47,12 @@ pub enum RunError {
 }
 
 /// Runs until SIGINT or SIGTERM: on standby while another process leads the
-/// database, then as the leader (see `leader`).
-pub async fn run(settings: Settings) -> Result<(), RunError> {
+/// database, then as the leader (see `leader`). `db` opens the database of
+/// `settings.config` (`dhikra run` starts it while the catalog loads).
+pub async fn run(
+    settings: Settings,
+    db: impl Future<Output = Result<Db, StorageError>>,
+) -> Result<(), RunError> {
     let webhook = webhook::mode(&settings.config, std::env::var(webhook::SECRET_VAR).ok())?;
     // One listener for the whole run: tokio keeps its SIGTERM handler once
     // installed, so a signal between two listeners (taking the lead,
@@ -61,7 +65,8 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
             Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM"),
         }
     });
-    let service = build(settings).await?;
+    let db = db.await.map_err(BuildError::from)?;
+    let service = build_on(db, settings).await?;
     let me = service
         .bot
         .get_me()

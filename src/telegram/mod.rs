@@ -22,16 +22,22 @@ use commands::Command;
 use context::{BotContext, HandlerError};
 
 /// Every update goes through this tree; tests drive it through a fake Bot API.
+///
+/// An update is of one kind, so the branches' order only decides how many are
+/// tried first: messages (questions) come first, and `/event` first among the
+/// commands. Each branch tried clones the update for its filter; with
+/// messages last, dptree's own work was 3.6 % of the in-process service
+/// bench's profile beside 9 % for the search.
 pub fn handler_tree() -> UpdateHandler<HandlerError> {
     dptree::entry()
         .inspect(|ctx: BotContext| {
             ctx.health.api_ok();
             metrics::counter!(crate::ops::names::UPDATES).increment(1);
         })
-        .branch(Update::filter_my_chat_member().endpoint(membership::on_my_chat_member))
+        .branch(Update::filter_message().chain(messages()))
         .branch(buttons())
         .branch(Update::filter_inline_query().endpoint(inline::on_inline))
-        .branch(Update::filter_message().chain(messages()))
+        .branch(Update::filter_my_chat_member().endpoint(membership::on_my_chat_member))
 }
 
 fn messages() -> UpdateHandler<HandlerError> {
@@ -41,11 +47,11 @@ fn messages() -> UpdateHandler<HandlerError> {
                 msg.text()
                     .and_then(|t| commands::parse_command(t, me.username()))
             })
+            .branch(dptree::case![Command::Event(query)].endpoint(commands::event))
             .branch(dptree::case![Command::Start(arg)].endpoint(questions::on_start))
             .branch(dptree::case![Command::Help].endpoint(commands::help))
             .branch(dptree::case![Command::About].endpoint(commands::about))
             .branch(dptree::case![Command::Today].endpoint(commands::today))
-            .branch(dptree::case![Command::Event(query)].endpoint(commands::event))
             .branch(dptree::case![Command::Date(text)].endpoint(commands::date))
             .branch(dptree::case![Command::Battles].endpoint(commands::battles))
             .branch(dptree::case![Command::Subscribe].endpoint(subscription::subscribe))

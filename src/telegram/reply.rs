@@ -24,6 +24,7 @@ pub async fn reply_html(
 ) -> HandlerResult {
     let parts = render::split(html, render::MESSAGE_LIMIT);
     let last = parts.len().saturating_sub(1);
+    let mut keyboard = keyboard;
     for (i, part) in parts.into_iter().enumerate() {
         // Answers count against the bot's limits like the daily post: one limiter
         // paces both, so a question during a broadcast gets no 429.
@@ -37,7 +38,7 @@ pub async fn reply_html(
             request = request.message_thread_id(thread);
         }
         if i == last
-            && let Some(k) = keyboard.clone()
+            && let Some(k) = keyboard.take()
         {
             request = request.reply_markup(k);
         }

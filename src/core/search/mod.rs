@@ -12,8 +12,9 @@
 pub mod fuzzy;
 pub mod lexicon;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, OnceLock};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::core::arabic;
 use crate::core::catalog::EventStore;
@@ -32,29 +33,29 @@ const FIGURE_WEIGHT: f32 = 2.0;
 
 #[derive(Debug, Default)]
 pub struct SearchIndex {
-    vocab: HashMap<String, TokenId>,
+    vocab: FxHashMap<String, TokenId>,
     words: Vec<String>,
     idf: Vec<f32>,
     postings: Vec<Vec<u32>>,
     /// Each event's names as token sequences.
     names: Vec<Vec<Vec<TokenId>>>,
     /// Two or three adjacent tokens of a name written as one word («مونتيكاسينو»).
-    joined: HashMap<String, Vec<TokenId>>,
+    joined: FxHashMap<String, Vec<TokenId>>,
     /// The fuzzy tier's index, built off the request path by the shell
     /// (`fuzzy_warm_up`); a typo arriving before it is ready builds it or waits.
     deletions: Arc<OnceLock<Deletions>>,
     /// Figure keywords and label words, with the events whose figures use them.
-    figures: HashMap<String, Vec<u32>>,
+    figures: FxHashMap<String, Vec<u32>>,
     /// Words that belong to the subject (figure keywords, war vocabulary) without
     /// naming an event: they make a question on-topic but select nothing.
-    domain: HashSet<String>,
+    domain: FxHashSet<String>,
     /// The war's own words (`lexicon::DOMAIN`), not the editors' figure keywords
     /// («صباح» is one): they tell a question about the war from small talk.
-    subject: HashSet<String>,
+    subject: FxHashSet<String>,
     /// Name tokens that are a concept's words («يعلن» in «كاترو يعلن استقلال لبنان»).
-    token_concepts: HashMap<TokenId, Vec<usize>>,
+    token_concepts: FxHashMap<TokenId, Vec<usize>>,
     /// Stems of the concepts' words, and which concepts they belong to.
-    concept_stems: HashMap<String, Vec<usize>>,
+    concept_stems: FxHashMap<String, Vec<usize>>,
     /// Each event's concepts: of its kind, and of its title's and aliases' words.
     event_concepts: Vec<Vec<usize>>,
     /// Every word the catalog uses anywhere (names, stories, facts), stemmed: a
@@ -67,7 +68,7 @@ pub struct SearchIndex {
     years: Vec<(i32, i32)>,
     /// People and parties of each event's facts (commanders, actor, sides), by
     /// word: they find an event its names do not («بشارة الخوري»), at half weight.
-    people: HashMap<String, Vec<u32>>,
+    people: FxHashMap<String, Vec<u32>>,
 }
 
 /// The store and its search index, built together and swapped together on reload.
@@ -141,6 +142,12 @@ enum Reading {
 impl SearchIndex {
     pub fn build(store: &EventStore) -> Self {
         let mut index = SearchIndex::default();
+        // Sized for the store: grown from empty, rehashing the run-together
+        // keys' map was a fifth of `index_names` with 10,000 events (11 keys
+        // and 3–4 new words each; perf).
+        index.joined.reserve(store.len() * 8);
+        index.vocab.reserve(store.len() * 4);
+        index.names.reserve(store.len());
         for event in store.all() {
             index.index_names(event);
         }
@@ -162,17 +169,24 @@ impl SearchIndex {
 
     /// An event's names as tokens: never stopwords or month words (a month in a
     /// name, «حادث 4 فبراير», must not make «30 فبراير» name it).
+    ///
+    /// Words are borrowed from the normalized name and a key is copied only when
+    /// it is new: allocating every word, its canonical form and each joined key
+    /// (hashed with SipHash) was 40 % of the main thread's start-up with 10,000
+    /// events (perf).
     fn index_names(&mut self, event: &Event) {
         let mut names = Vec::new();
         for name in std::iter::once(&event.title_ar)
             .chain(std::iter::once(&event.title_en))
             .chain(&event.aliases)
         {
-            let raw: Vec<String> = arabic::words(name)
-                .into_iter()
+            let normalized = arabic::normalize(name);
+            let raw: Vec<&str> = normalized
+                .split(' ')
+                .filter(|w| !w.is_empty())
                 .filter(|w| !is_stopword(canonical(w)) && !is_month(canonical(w)))
                 .collect();
-            let words: Vec<String> = raw.iter().map(|w| canonical(w).to_owned()).collect();
+            let words: Vec<&str> = raw.iter().map(|w| canonical(w)).collect();
             let tokens: Vec<TokenId> = words.iter().map(|w| self.intern(w)).collect();
             // Run together with or without their articles: «الدارالبيضاء», «داربيضاء».
             for n in 2..=3 {
@@ -181,10 +195,10 @@ impl SearchIndex {
                     let written = canonical(&written);
                     let bare = ws.concat();
                     // Most names have no article: then both keys are one.
-                    let other = (written != bare).then(|| written.to_owned());
-                    for key in std::iter::once(bare).chain(other) {
-                        self.joined.entry(key).or_insert_with(|| ts.to_vec());
+                    if written != bare && !self.joined.contains_key(written) {
+                        self.joined.insert(written.to_owned(), ts.to_vec());
                     }
+                    self.joined.entry(bare).or_insert_with(|| ts.to_vec());
                 }
             }
             if !tokens.is_empty() {
@@ -197,31 +211,40 @@ impl SearchIndex {
     /// Figure keywords point at their events; a keyword that names no event is
     /// the subject's vocabulary.
     fn index_figures(&mut self, store: &EventStore) {
-        let mut domain: HashSet<String> = DOMAIN
+        let mut domain: FxHashSet<String> = DOMAIN
             .iter()
             .map(|w| canonical(&arabic::normalize(w)).to_owned())
             .collect();
-        let mut figure_words: HashSet<String> = HashSet::new();
+        // Each keyword read once: events repeat a few («قتلى» in every one of
+        // 10,000 synthetic events, normalized 20,000 times at start-up).
+        let mut read: FxHashMap<&str, Vec<String>> = FxHashMap::default();
         for (e, event) in store.all().iter().enumerate() {
             for figure in &event.facts.figures {
                 for k in figure.keywords.iter().chain(std::iter::once(&figure.label)) {
-                    for w in arabic::words(k) {
-                        let w = canonical(&w).to_owned();
-                        let events = self.figures.entry(w.clone()).or_default();
-                        if events.last() != Some(&(e as u32)) {
-                            events.push(e as u32);
+                    let words = read.entry(k.as_str()).or_insert_with(|| {
+                        let words = arabic::words(k).into_iter();
+                        words.map(|w| canonical(&w).to_owned()).collect()
+                    });
+                    for w in words.iter().map(String::as_str) {
+                        match self.figures.get_mut(w) {
+                            Some(events) if events.last() == Some(&(e as u32)) => {}
+                            Some(events) => events.push(e as u32),
+                            None => {
+                                self.figures.insert(w.to_owned(), vec![e as u32]);
+                            }
                         }
-                        figure_words.insert(w);
                     }
                 }
             }
         }
         self.subject = domain.clone();
         domain.extend(GENERIC.iter().map(|w| canonical(w).to_owned()));
+        // Every figure word is a key of `figures` (built just above).
+        let figure_words = self.figures.keys();
         domain.extend(
             figure_words
-                .into_iter()
-                .filter(|w| !self.vocab.contains_key(w)),
+                .filter(|w| !self.vocab.contains_key(*w))
+                .cloned(),
         );
         self.domain = domain;
     }
@@ -230,7 +253,7 @@ impl SearchIndex {
         let n = events.max(1) as f32;
         self.postings = vec![Vec::new(); self.words.len()];
         for (e, names) in self.names.iter().enumerate() {
-            let distinct: HashSet<TokenId> = names.iter().flatten().copied().collect();
+            let distinct: FxHashSet<TokenId> = names.iter().flatten().copied().collect();
             for t in distinct {
                 self.postings[t as usize].push(e as u32);
             }
@@ -586,9 +609,9 @@ impl SearchIndex {
     /// The events worth scoring: those the selective names name; with a concept,
     /// those a common word or a party names that do what the question asks
     /// («متى استسلمت إيطاليا»); and those of the people named.
-    fn candidates(&self, q: &Query, selective: &[TokenId]) -> HashSet<u32> {
+    fn candidates(&self, q: &Query, selective: &[TokenId]) -> FxHashSet<u32> {
         let postings = |id: &TokenId| self.postings[*id as usize].iter().copied();
-        let mut candidates: HashSet<u32> = selective.iter().flat_map(postings).collect();
+        let mut candidates: FxHashSet<u32> = selective.iter().flat_map(postings).collect();
         candidates.extend(q.people.iter().flatten());
         if q.concepts.is_empty() {
             return candidates;
@@ -620,11 +643,12 @@ impl SearchIndex {
         &self,
         content: &[String],
         q: &Query,
-        candidates: HashSet<u32>,
+        candidates: FxHashSet<u32>,
     ) -> (Vec<Hit>, Option<i32>) {
+        let lists = Lists::of(self, content, q);
         let mut hits: Vec<Hit> = candidates
             .into_iter()
-            .map(|e| self.score(e, content, q))
+            .map(|e| self.score(e, q, &lists))
             .collect();
         let mut year_mismatch = None;
         if let Some(&year) = q.years.first() {
@@ -749,7 +773,7 @@ impl SearchIndex {
     /// An event's score: its names' words in the question (by rarity), the
     /// figures asked about, the people named, the concepts shared, and a whole
     /// name present; less the question's names it lacks.
-    fn score(&self, e: u32, content: &[String], q: &Query) -> Hit {
+    fn score(&self, e: u32, q: &Query, lists: &Lists<'_>) -> Hit {
         // Every candidate is scored («الحلفاء» is in 56 shipped events' facts),
         // and an event's names are a few tokens: a scan, not a set allocated
         // per candidate (scoring was 6 % of the service bench's profile).
@@ -757,17 +781,18 @@ impl SearchIndex {
         let (mut score, exact) = self.name_score(has, q);
         // Asking about a figure only this event has («طلعة») points at it.
         // Each list is in ascending event order (built that way), so search it.
-        let has_figure = |w: &str| self.figure_events(w).binary_search(&e).is_ok();
-        score += FIGURE_WEIGHT * content.iter().filter(|w| has_figure(w)).count() as f32;
+        let has_figure = |events: &[u32]| events.binary_search(&e).is_ok();
+        let figures = lists.content_figures.iter().filter(|f| has_figure(f));
+        score += FIGURE_WEIGHT * figures.count() as f32;
         // A name of the question that this event does not have, in its names or
         // its figures, counts against it («الأسرى في تونس» is not Biscari).
-        for (id, _) in &q.matched {
-            let explained = has(id) || has_figure(&self.words[*id as usize]);
+        for ((id, _), figures) in q.matched.iter().zip(&lists.matched_figures) {
+            let explained = has(id) || has_figure(figures);
             if !explained && !self.is_number(*id) {
                 score -= 0.5 * self.idf[*id as usize];
             }
         }
-        score += self.people_score(e, q) + self.concept_score(e, q);
+        score += lists.people_score(e) + self.concept_score(e, q);
         // A whole name present in the query outweighs scattered words.
         score += 3.0 * self.longest_whole_name(e, q) as f32;
         Hit {
@@ -781,35 +806,19 @@ impl SearchIndex {
     /// all of them were written without a typo.
     fn name_score(&self, has: impl Fn(&TokenId) -> bool, q: &Query) -> (f32, bool) {
         let (mut score, mut exact) = (0.0f32, true);
-        let mut seen = HashSet::new();
+        // A question has a few words: a scan, not a set per candidate.
+        let mut seen: Vec<TokenId> = Vec::new();
         // A concept word the event's names use as written («القبض») counts too.
         let completing = q.completing.iter().map(|id| (id, Tier::Exact));
         for (id, tier) in completing.chain(q.matched.iter().map(|(id, t)| (id, *t))) {
-            if has(id) && seen.insert(*id) {
+            if has(id) && !seen.contains(id) {
+                seen.push(*id);
                 let w = self.idf[*id as usize];
                 score += if tier == Tier::Fuzzy { w * 0.8 } else { w };
                 exact &= tier == Tier::Exact;
             }
         }
         (score, exact)
-    }
-
-    /// Half the rarity of each person or party named who is in the event's facts.
-    fn people_score(&self, e: u32, q: &Query) -> f32 {
-        let n = self.names.len().max(1) as f32;
-        let words = q
-            .matched
-            .iter()
-            .map(|(id, _)| self.words[*id as usize].as_str());
-        let parties = words
-            .chain(q.parties.iter().map(String::as_str))
-            .filter_map(|w| self.people.get(w));
-        q.people
-            .iter()
-            .chain(parties)
-            .filter(|events| events.binary_search(&e).is_ok())
-            .map(|events| 0.5 * (1.0 + n / events.len() as f32).ln())
-            .sum()
     }
 
     /// The concepts shared; asked about the end, the start is the wrong event
@@ -928,14 +937,71 @@ struct Query {
     war_words: bool,
 }
 
+/// What scoring reads for each word of a question, looked up once per question
+/// rather than once per candidate: each lookup hashes the word and tries it
+/// without each clitic, and a question about «الحلفاء» has 50+ candidates
+/// (the search was 9 % of the in-process service bench's profile, most of it
+/// in `score`).
+struct Lists<'a> {
+    /// The events whose figures use each content word.
+    content_figures: Vec<&'a [u32]>,
+    /// The same for each matched token's word, in `Query::matched`'s order.
+    matched_figures: Vec<&'a [u32]>,
+    /// The events of each person or party named, with half its rarity: the
+    /// question's people, then its matched words' and parties' (that order).
+    people: Vec<(&'a [u32], f32)>,
+}
+
+impl<'a> Lists<'a> {
+    fn of(index: &'a SearchIndex, content: &[String], q: &'a Query) -> Self {
+        let n = index.names.len().max(1) as f32;
+        let word = |id: &TokenId| index.words[*id as usize].as_str();
+        let parties = q
+            .matched
+            .iter()
+            .map(|(id, _)| word(id))
+            .chain(q.parties.iter().map(String::as_str))
+            .filter_map(|w| index.people.get(w));
+        let people = q
+            .people
+            .iter()
+            .chain(parties)
+            .map(|events| {
+                (
+                    events.as_slice(),
+                    0.5 * (1.0 + n / events.len() as f32).ln(),
+                )
+            })
+            .collect();
+        Self {
+            content_figures: content.iter().map(|w| index.figure_events(w)).collect(),
+            matched_figures: q
+                .matched
+                .iter()
+                .map(|(id, _)| index.figure_events(word(id)))
+                .collect(),
+            people,
+        }
+    }
+
+    /// Half the rarity of each person or party named who is in the event's facts.
+    fn people_score(&self, e: u32) -> f32 {
+        self.people
+            .iter()
+            .filter(|(events, _)| events.binary_search(&e).is_ok())
+            .map(|(_, weight)| weight)
+            .sum()
+    }
+}
+
 /// Every word the catalog uses (names, stories, notes, places and facts, and
 /// the lexicon's), normalized, without their article, and stemmed; built on
 /// first need (the shell's warm-up thread, or the first question that needs it).
 struct Known {
-    stems: LazyLock<HashSet<Box<str>>, BuildKnown>,
+    stems: LazyLock<FxHashSet<Box<str>>, BuildKnown>,
 }
 
-type BuildKnown = Box<dyn FnOnce() -> HashSet<Box<str>> + Send>;
+type BuildKnown = Box<dyn FnOnce() -> FxHashSet<Box<str>> + Send>;
 
 impl Known {
     /// `text`: the catalog's distinct raw words, space-separated. Normalizing and
@@ -943,7 +1009,7 @@ impl Known {
     /// them stays on the start path, and they are dropped once read.
     fn new(text: String) -> Self {
         let build = move || {
-            let words: HashSet<String> = arabic::words(&text).into_iter().collect();
+            let words: FxHashSet<String> = arabic::words(&text).into_iter().collect();
             let arabic = words.iter().filter(|w| arabic::has_arabic_letter(w));
             let stems: Vec<String> = arabic.map(|w| stem(w)).collect();
             let canonical_words = words.iter().map(|w| canonical(w));
@@ -957,7 +1023,7 @@ impl Known {
         }
     }
 
-    fn stems(&self) -> &HashSet<Box<str>> {
+    fn stems(&self) -> &FxHashSet<Box<str>> {
         &self.stems
     }
 }
@@ -970,7 +1036,7 @@ impl Default for Known {
 
 impl std::fmt::Debug for Known {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let built = LazyLock::get(&self.stems).map(HashSet::len);
+        let built = LazyLock::get(&self.stems).map(FxHashSet::len);
         f.debug_struct("Known").field("stems", &built).finish()
     }
 }
@@ -981,7 +1047,7 @@ impl std::fmt::Debug for Known {
 /// large store repeats most of its words (10,000 synthetic events: ~16,000
 /// distinct of ~200,000).
 fn catalog_words(store: &EventStore) -> String {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     let mut out = String::new();
     for word in catalog_texts(store)
         .into_iter()
