@@ -533,6 +533,11 @@ impl SearchIndex {
                     q.subject |= ids
                         .iter()
                         .all(|id| self.subject.contains(&self.words[*id as usize]));
+                    if tier == Tier::Fuzzy {
+                        q.typos.extend(ids.iter().map(|id| (*id, w.clone(), i)));
+                    } else {
+                        q.name_words.push((i, ids.clone()));
+                    }
                     q.matched.extend(ids.into_iter().map(|id| (id, tier)));
                 }
                 Reading::Concepts(ids) => {
@@ -684,6 +689,12 @@ impl SearchIndex {
             );
             hits.clear();
         }
+        let names_unknown = self.typos_beside(&q, &hits);
+        if !names_unknown.is_empty() {
+            // What only those typos reached is no answer.
+            hits.retain(|h| h.exact);
+            unknown.extend(names_unknown);
+        }
         if self.off_topic(content, &q, &selective, &hits) {
             hits.clear();
         }
@@ -708,6 +719,30 @@ impl SearchIndex {
             year_mismatch,
             war_words: q.war_words,
         }
+    }
+
+    /// Words read as a typo that are more likely a name the catalog does not
+    /// know: one whose events are not the answer the exact words found, or one
+    /// that follows a name's word in place of the rest of that name, reaching
+    /// none of its events («معركة عين جالوت» is not «عين الغزالة», and «جالوت»
+    /// is no typo of «جالو» there).
+    fn typos_beside(&self, q: &Query, hits: &[Hit]) -> Vec<String> {
+        let top = hits.first().filter(|h| h.exact).map(|h| h.event as u32);
+        let reaches = |id: TokenId, event: u32| self.postings[id as usize].contains(&event);
+        let after_other_name = |id: TokenId, at: usize| {
+            let before = q.name_words.iter().find(|(i, _)| *i + 1 == at);
+            before.is_some_and(|(_, ids)| {
+                ids.iter()
+                    .all(|b| !self.postings[*b as usize].iter().any(|e| reaches(id, *e)))
+            })
+        };
+        q.typos
+            .iter()
+            .filter(|(id, _, at)| {
+                top.is_some_and(|t| !reaches(*id, t)) || after_other_name(*id, *at)
+            })
+            .map(|(_, typed, _)| typed.clone())
+            .collect()
     }
 
     /// An unknown word is the question's subject when nothing else names an
@@ -915,6 +950,11 @@ fn is_phase(concept: usize) -> bool {
 #[derive(Default)]
 struct Query {
     matched: Vec<(TokenId, Tier)>,
+    /// Words read only as a typo of a known word: that word, as typed, and
+    /// its place in the question.
+    typos: Vec<(TokenId, String, usize)>,
+    /// The name words each matched word was read as, by place.
+    name_words: Vec<(usize, Vec<TokenId>)>,
     /// Name tokens that are concept words: they complete a name, select nothing.
     completing: Vec<TokenId>,
     concepts: Vec<usize>,
