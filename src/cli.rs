@@ -400,24 +400,17 @@ async fn hand_over(
         out,
         "dhikra run (pid {pid}) leads this database: it sends the post"
     )?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
-    loop {
-        if let Some(done) = db.post_request(id).await?.filter(|r| r.done_at.is_some()) {
-            writeln!(out, "{}", done.summary.unwrap_or_default())?;
-            let failed = done.failed.unwrap_or(0) > 0;
-            return Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            });
-        }
-        if std::time::Instant::now() > deadline {
-            bail!(
-                "the leader (pid {pid}) has not sent post request {id} in 15 minutes: see its log"
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
+    let within = std::time::Duration::from_secs(15 * 60);
+    let Some(done) = db.await_post_request(id, within, Err).await? else {
+        bail!("the leader (pid {pid}) has not sent post request {id} in 15 minutes: see its log");
+    };
+    writeln!(out, "{}", done.summary.unwrap_or_default())?;
+    let failed = done.failed.unwrap_or(0) > 0;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn post_now(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::db::{Confirmation, Db, Result, ts};
+use crate::db::{Confirmation, Db, Result, StorageError, ts};
 
 /// A `dhikra post` or a confirmed `/repost` waiting for the leader, or done by it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -99,6 +99,27 @@ impl Db {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Waits for the leader to finish request `id`, reading it every 300 ms
+    /// for at most `within`: `None` if it has not by then. A failed read goes
+    /// to `on_error`, which ends the wait with its error or reads again.
+    pub async fn await_post_request(
+        &self,
+        id: i64,
+        within: std::time::Duration,
+        mut on_error: impl FnMut(StorageError) -> Result<()>,
+    ) -> Result<Option<PostRequest>> {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            match self.post_request(id).await {
+                Ok(Some(r)) if r.done_at.is_some() => return Ok(Some(r)),
+                Ok(_) => {}
+                Err(e) => on_error(e)?,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        Ok(None)
     }
 
     pub async fn post_request(&self, id: i64) -> Result<Option<PostRequest>> {

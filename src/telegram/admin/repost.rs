@@ -291,24 +291,24 @@ async fn by_the_leader(ctx: &BotContext, c: &Confirmation) -> (String, usize) {
         Ok(id) => id,
         Err(e) => return (format!("error: {e}"), 0),
     };
-    let deadline = tokio::time::Instant::now() + HANDED_OVER_FOR;
-    while tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        match ctx.db.post_request(id).await {
-            Ok(Some(r)) if r.done_at.is_some() => {
-                let sent = r.sent.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-                return (r.summary.unwrap_or_default(), sent);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, request = id, "could not read a repost's progress")
-            }
+    let read_again = |e| {
+        tracing::warn!(error = %e, request = id, "could not read a repost's progress");
+        Ok(())
+    };
+    match ctx
+        .db
+        .await_post_request(id, HANDED_OVER_FOR, read_again)
+        .await
+    {
+        Ok(Some(r)) => {
+            let sent = r.sent.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            (r.summary.unwrap_or_default(), sent)
         }
+        _ => (
+            format!("error: the leader has not run post request {id}"),
+            0,
+        ),
     }
-    (
-        format!("error: the leader has not run post request {id}"),
-        0,
-    )
 }
 
 /// `/preview [date]`: the post, sent to the admin privately.
