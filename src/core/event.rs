@@ -168,6 +168,15 @@ pub struct Coords {
 // Coords are validated finite, so equality is an equivalence.
 impl Eq for Coords {}
 
+// By bits, like equality of finite values (no NaN); -0.0 and 0.0 hash apart,
+// which only makes the data version see an edit from one to the other.
+impl std::hash::Hash for Coords {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.lat.to_bits().hash(state);
+        self.lon.to_bits().hash(state);
+    }
+}
+
 impl Coords {
     /// The map spans the Mediterranean and the Middle East, from Normandy and the
     /// Atlantic coast of Morocco to Tehran and the Gulf, down to Mogadishu.
@@ -191,7 +200,7 @@ impl Coords {
 }
 
 /// A labelled number an answer to «كم» can quote, e.g. «القاذفات: 500 قاذفة أمريكية».
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Figure {
     pub label: String,
@@ -201,7 +210,7 @@ pub struct Figure {
     pub keywords: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Facts {
     #[serde(default)]
@@ -217,7 +226,7 @@ pub struct Facts {
     pub figures: Vec<Figure>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub title: String,
@@ -227,7 +236,7 @@ pub struct Source {
 
 /// One remembered event. `date` is the anniversary; `end` closes a span such as a
 /// campaign (and is never before `date`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Event {
     pub id: EventId,
     pub kind: Kind,

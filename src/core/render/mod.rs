@@ -269,12 +269,13 @@ pub fn split(html: &str, limit: usize) -> Vec<String> {
         return vec![html.to_owned()];
     }
     let tokens = tokenize(html);
+    let shapes: Vec<Shape> = tokens.iter().map(|t| Shape::of(t)).collect();
     let mut parts = Vec::new();
     let mut start = 0;
     let mut open: Vec<String> = Vec::new();
     while start < tokens.len() {
         let prefix: String = open.iter().map(|t| t.to_string()).collect();
-        let end = cut(&tokens, start, &open, utf16_len(&prefix), limit);
+        let end = cut(&tokens, &shapes, start, &open, utf16_len(&prefix), limit);
         let mut stack_at_end = open.clone();
         for t in &tokens[start..end] {
             apply_tag(&mut stack_at_end, t);
@@ -342,19 +343,47 @@ fn tokenize(html: &str) -> Vec<&str> {
     tokens
 }
 
+/// What a token is, as far as a cut beside it goes: read once per token, since
+/// each token is ranked twice, as the one after a cut and the one before it
+/// (reading the text at every rank was a fifth of the day check at start-up:
+/// callgrind, 10,000 events).
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    paragraph: bool,
+    line: bool,
+    space: bool,
+    tag: bool,
+    sentence_end: bool,
+}
+
+impl Shape {
+    fn of(t: &str) -> Self {
+        Self {
+            paragraph: t.as_bytes().windows(2).any(|w| w == b"\n\n"),
+            line: t.as_bytes().contains(&b'\n'),
+            space: !t.is_empty() && t.trim().is_empty(),
+            tag: t.starts_with('<'),
+            sentence_end: t.ends_with(['.', '!', '?', '؟', '؛', ':', '…', '»']),
+        }
+    }
+}
+
 /// How good a cut after token `i - 1` is: 4 between paragraphs, 3 after a line, 2 after
 /// a sentence, 1 between words or at a tag, 0 inside a word.
-fn boundary_rank(tokens: &[&str], i: usize) -> u8 {
-    let next = tokens.get(i).copied().unwrap_or("");
-    let prev = if i > 0 { tokens[i - 1] } else { "" };
-    let is_space = |t: &str| !t.is_empty() && t.trim().is_empty();
-    if next.contains("\n\n") || prev.contains("\n\n") {
+fn boundary_rank(shapes: &[Shape], i: usize) -> u8 {
+    let next = shapes.get(i).copied().unwrap_or_default();
+    let prev = if i > 0 {
+        shapes[i - 1]
+    } else {
+        Shape::default()
+    };
+    if next.paragraph || prev.paragraph {
         4
-    } else if next.contains('\n') || prev.contains('\n') {
+    } else if next.line || prev.line {
         3
-    } else if is_space(next) && prev.ends_with(['.', '!', '?', '؟', '؛', ':', '…', '»']) {
+    } else if next.space && prev.sentence_end {
         2
-    } else if is_space(next) || is_space(prev) || next.starts_with('<') || prev.starts_with('<') {
+    } else if next.space || prev.space || next.tag || prev.tag {
         1
     } else {
         0
@@ -385,10 +414,18 @@ fn apply_tag(stack: &mut Vec<String>, token: &str) {
 
 /// Where the part that begins at token `start` ends: the best boundary that
 /// fits `limit` with `used` units already taken and the tags open at its cut
-/// closed. Only a tag changes what a cut must close, so the open tags are copied
-/// for tags alone (copying them at every token was most of `data::check_days`
-/// at start-up: perf, 10,000 events).
-fn cut(tokens: &[&str], start: usize, open: &[String], mut used: usize, limit: usize) -> usize {
+/// closed. Only a tag changes what a cut must close, and what it would close is
+/// worked out on the open tags in place (copying them at every token, then at
+/// every tag, was most of `data::check_days` at start-up: perf, callgrind,
+/// 10,000 events).
+fn cut(
+    tokens: &[&str],
+    shapes: &[Shape],
+    start: usize,
+    open: &[String],
+    mut used: usize,
+    limit: usize,
+) -> usize {
     let mut stack = open.to_vec();
     let mut closing = closing_len(&stack);
     let mut best: Option<(usize, u8)> = None;
@@ -396,10 +433,8 @@ fn cut(tokens: &[&str], start: usize, open: &[String], mut used: usize, limit: u
     while i < tokens.len() {
         let t = tokens[i];
         let len = utf16_len(t);
-        let next_closing = if t.starts_with('<') {
-            let mut next = stack.clone();
-            apply_tag(&mut next, t);
-            closing_len(&next)
+        let next_closing = if shapes[i].tag {
+            closing_after(&stack, closing, t)
         } else {
             closing
         };
@@ -410,7 +445,7 @@ fn cut(tokens: &[&str], start: usize, open: &[String], mut used: usize, limit: u
         apply_tag(&mut stack, t);
         closing = next_closing;
         i += 1;
-        let rank = boundary_rank(tokens, i);
+        let rank = boundary_rank(shapes, i);
         if best.is_none_or(|b| rank >= b.1) {
             best = Some((i, rank));
         }
@@ -421,6 +456,22 @@ fn cut(tokens: &[&str], start: usize, open: &[String], mut used: usize, limit: u
         // A single token longer than the limit cannot be placed; take it alone
         // (tokens are at most one word or entity, so this needs a pathological word).
         None => start + 1,
+    }
+}
+
+/// `closing_len` of `stack` once `tag` is applied to it (as `apply_tag` does),
+/// without copying the stack.
+fn closing_after(stack: &[String], closing: usize, tag: &str) -> usize {
+    if tag.starts_with("</") {
+        let name = tag_name(tag);
+        match stack.iter().rposition(|o| tag_name(o) == name) {
+            Some(pos) => closing_len(&stack[..pos]),
+            None => closing,
+        }
+    } else if tag.ends_with("/>") {
+        closing
+    } else {
+        closing + tag_name(tag).len() + 3
     }
 }
 

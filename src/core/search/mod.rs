@@ -12,7 +12,7 @@
 pub mod fuzzy;
 pub mod lexicon;
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{LazyLock, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -39,11 +39,17 @@ pub struct SearchIndex {
     postings: Vec<Vec<u32>>,
     /// Each event's names as token sequences.
     names: Vec<Vec<Vec<TokenId>>>,
+    /// For every token of `names`, in order: the name wrote it with the article
+    /// («الدار» of «الدار البيضاء»), which `joined` keys keep.
+    articles: Vec<bool>,
     /// Two or three adjacent tokens of a name written as one word («مونتيكاسينو»).
-    joined: FxHashMap<String, Vec<TokenId>>,
+    /// Built off the request path by the shell (`warm_up`), like `deletions`:
+    /// with 10,000 events its 110,000 keys were a quarter of the index's build
+    /// (callgrind: 563 → 431 million instructions without them).
+    joined: OnceLock<FxHashMap<String, Vec<TokenId>>>,
     /// The fuzzy tier's index, built off the request path by the shell
-    /// (`fuzzy_warm_up`); a typo arriving before it is ready builds it or waits.
-    deletions: Arc<OnceLock<Deletions>>,
+    /// (`warm_up`); a typo arriving before it is ready builds it or waits.
+    deletions: OnceLock<Deletions>,
     /// Figure keywords and label words, with the events whose figures use them.
     figures: FxHashMap<String, Vec<u32>>,
     /// Words that belong to the subject (figure keywords, war vocabulary) without
@@ -63,7 +69,7 @@ pub struct SearchIndex {
     ///
     /// Stemming them is most of a large store's index; like the fuzzy index it
     /// is built off the request path (`warm_up`), or by the first question.
-    known: Arc<Known>,
+    known: Known,
     /// Each event's span in years, for the year check.
     years: Vec<(i32, i32)>,
     /// People and parties of each event's facts (commanders, actor, sides), by
@@ -142,10 +148,8 @@ enum Reading {
 impl SearchIndex {
     pub fn build(store: &EventStore) -> Self {
         let mut index = SearchIndex::default();
-        // Sized for the store: grown from empty, rehashing the run-together
-        // keys' map was a fifth of `index_names` with 10,000 events (11 keys
-        // and 3–4 new words each; perf).
-        index.joined.reserve(store.len() * 8);
+        // Sized for the store: grown from empty, rehashing was a fifth of
+        // `index_names` with 10,000 events (3–4 new words each; perf).
         index.vocab.reserve(store.len() * 4);
         index.names.reserve(store.len());
         for event in store.all() {
@@ -154,7 +158,7 @@ impl SearchIndex {
         index.index_figures(store);
         index.index_postings(store.len());
         index.index_concepts(store);
-        index.known = Arc::new(Known::new(catalog_words(store)));
+        index.known = Known::new(catalog_words(store));
         index.index_people(store);
         index.years = store
             .all()
@@ -171,9 +175,8 @@ impl SearchIndex {
     /// name, «حادث 4 فبراير», must not make «30 فبراير» name it).
     ///
     /// Words are borrowed from the normalized name and a key is copied only when
-    /// it is new: allocating every word, its canonical form and each joined key
-    /// (hashed with SipHash) was 40 % of the main thread's start-up with 10,000
-    /// events (perf).
+    /// it is new: allocating every word and its canonical form (hashed with
+    /// SipHash) was 40 % of the main thread's start-up with 10,000 events (perf).
     fn index_names(&mut self, event: &Event) {
         let mut names = Vec::new();
         for name in std::iter::once(&event.title_ar)
@@ -186,22 +189,10 @@ impl SearchIndex {
                 .filter(|w| !w.is_empty())
                 .filter(|w| !is_stopword(canonical(w)) && !is_month(canonical(w)))
                 .collect();
-            let words: Vec<&str> = raw.iter().map(|w| canonical(w)).collect();
-            let tokens: Vec<TokenId> = words.iter().map(|w| self.intern(w)).collect();
-            // Run together with or without their articles: «الدارالبيضاء», «داربيضاء».
-            for n in 2..=3 {
-                for ((ws, rs), ts) in words.windows(n).zip(raw.windows(n)).zip(tokens.windows(n)) {
-                    let written = rs.concat();
-                    let written = canonical(&written);
-                    let bare = ws.concat();
-                    // Most names have no article: then both keys are one.
-                    if written != bare && !self.joined.contains_key(written) {
-                        self.joined.insert(written.to_owned(), ts.to_vec());
-                    }
-                    self.joined.entry(bare).or_insert_with(|| ts.to_vec());
-                }
-            }
+            let tokens: Vec<TokenId> = raw.iter().map(|w| self.intern(canonical(w))).collect();
             if !tokens.is_empty() {
+                let written = raw.iter().map(|w| w.len() != canonical(w).len());
+                self.articles.extend(written);
                 names.push(tokens);
             }
         }
@@ -453,15 +444,52 @@ impl SearchIndex {
         fuzzy::nearest(deletions, &self.words, canonical(word))
     }
 
-    /// The fuzzy index's build, to run off the request path (it is most of the
-    /// index's cost); a typo arriving before it is done builds it, or waits for it.
-    pub fn fuzzy_warm_up(&self) -> impl FnOnce() + Send + 'static {
-        let (cell, words) = (Arc::clone(&self.deletions), self.words.clone());
-        let known = Arc::clone(&self.known);
-        move || {
-            cell.get_or_init(|| build_deletions(&words));
-            known.stems();
-        }
+    /// Builds what the index leaves off the start path (the fuzzy tier, the
+    /// run-together names, the catalog's stems), for the shell to run on a
+    /// thread of its own; a question needing one before it is done builds it,
+    /// or waits for it.
+    pub fn warm_up(&self) {
+        self.joined();
+        self.known.stems();
+        self.deletions.get_or_init(|| build_deletions(&self.words));
+    }
+
+    /// Two or three adjacent tokens of a name run together, with or without
+    /// their articles («الدارالبيضاء», «داربيضاء»), keyed as a query word is
+    /// looked up; the first name to make a key keeps it.
+    fn joined(&self) -> &FxHashMap<String, Vec<TokenId>> {
+        self.joined.get_or_init(|| {
+            let mut joined = FxHashMap::default();
+            joined.reserve(self.articles.len() * 2);
+            let (mut written, mut bare) = (String::new(), String::new());
+            let mut articles = self.articles.as_slice();
+            for tokens in self.names.iter().flatten() {
+                let (these, rest) = articles.split_at(tokens.len());
+                articles = rest;
+                for n in 2..=3 {
+                    for (ts, arts) in tokens.windows(n).zip(these.windows(n)) {
+                        written.clear();
+                        bare.clear();
+                        for (&t, &article) in ts.iter().zip(arts) {
+                            if article {
+                                written.push_str("ال");
+                            }
+                            written.push_str(&self.words[t as usize]);
+                            bare.push_str(&self.words[t as usize]);
+                        }
+                        // As written (the articles after its first word kept),
+                        // then bare; most names have no article, and then both
+                        // are one. Keys are copied only when new.
+                        for key in [canonical(&written), bare.as_str()] {
+                            if !joined.contains_key(key) {
+                                joined.insert(key.to_owned(), ts.to_vec());
+                            }
+                        }
+                    }
+                }
+            }
+            joined
+        })
     }
 
     /// What one query word is, tried in order of confidence.
@@ -477,7 +505,7 @@ impl SearchIndex {
         if !ids.is_empty() {
             return Reading::Name(ids, Tier::Exact);
         }
-        if let Some(ids) = self.joined.get(canonical(w)) {
+        if let Some(ids) = self.joined().get(canonical(w)) {
             return Reading::Name(ids.clone(), Tier::Exact);
         }
         if is_month(w) {
