@@ -189,6 +189,9 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     std::fs::File::open(path)?
         .take(u64::MAX)
         .read_to_end(&mut bytes)?;
+    // The text lives as long as its parse: 10,000 files kept at 8 KB each held
+    // 70 MB more after start-up (benches/service.rs).
+    bytes.shrink_to_fit();
     // The same error as `read_to_string`'s.
     String::from_utf8(bytes).map_err(|_| {
         std::io::Error::new(
