@@ -148,8 +148,8 @@ enum Reading {
 impl SearchIndex {
     pub fn build(store: &EventStore) -> Self {
         let mut index = SearchIndex::default();
-        // Sized for the store: grown from empty, rehashing was a fifth of
-        // `index_names` with 10,000 events (3–4 new words each; perf).
+        // Sized for the store (3–4 new words an event): grown from empty, the
+        // map rehashes again and again as it fills.
         index.vocab.reserve(store.len() * 4);
         index.names.reserve(store.len());
         for event in store.all() {
