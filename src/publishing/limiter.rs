@@ -82,12 +82,16 @@ impl Ticket {
     /// Waits for the slot. Kept apart from taking the ticket so that the
     /// database write before a send happens while waiting, not after the slot.
     pub async fn wait(&self) {
-        // A slot already due goes at once: tokio rounds a deadline up to its
-        // timer's next millisecond, so sleeping until `now` held every answer
-        // (whose slot is almost always `now`) for up to a millisecond.
-        if self.slot > Instant::now() {
-            tokio::time::sleep_until(self.slot).await;
-        }
+        sleep_until_due(self.slot).await;
+    }
+}
+
+/// Sleeps until `at`, unless it has come: tokio rounds a deadline up to its
+/// timer's next millisecond, so sleeping until `now` held every answer (whose
+/// slot is almost always `now`) for up to a millisecond.
+async fn sleep_until_due(at: Instant) {
+    if at > Instant::now() {
+        tokio::time::sleep_until(at).await;
     }
 }
 
@@ -157,8 +161,8 @@ impl Limiter {
             self.per_group_ready(chat_id).await;
         }
         loop {
-            if let Some(ready) = self.chat_ready_at(chat_id).filter(|r| *r > Instant::now()) {
-                tokio::time::sleep_until(ready).await;
+            if let Some(ready) = self.chat_ready_at(chat_id) {
+                sleep_until_due(ready).await;
             }
             // Taken after the chat's wait: a permit never sleeps out a chat's second.
             let permit = match in_flight {
