@@ -9,7 +9,9 @@
 //! year the catalog does not know is reported (`unknown`, `year_mismatch`), so
 //! the answer can say so rather than answer about another event.
 
+mod fingerprint;
 pub mod fuzzy;
+mod joined;
 pub mod lexicon;
 
 use std::sync::{LazyLock, OnceLock};
@@ -19,7 +21,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::core::arabic;
 use crate::core::catalog::EventStore;
 use crate::core::event::Event;
+use fingerprint::Fingerprints;
 use fuzzy::{Deletions, TokenId, build_deletions};
+use joined::Joined;
 use lexicon::{
     CLITICS, CONCEPTS, DOMAIN, GENERIC, QUESTION_WORDS, canonical, is_month, is_stopword, stem,
 };
@@ -46,7 +50,7 @@ pub struct SearchIndex {
     /// Built off the request path by the shell (`warm_up`), like `deletions`:
     /// with 10,000 events its 110,000 keys were a quarter of the index's build
     /// (callgrind: 563 → 431 million instructions without them).
-    joined: OnceLock<FxHashMap<String, Vec<TokenId>>>,
+    joined: OnceLock<Joined>,
     /// The fuzzy tier's index, built off the request path by the shell
     /// (`warm_up`); a typo arriving before it is ready builds it or waits.
     deletions: OnceLock<Deletions>,
@@ -454,41 +458,11 @@ impl SearchIndex {
         self.deletions.get_or_init(|| build_deletions(&self.words));
     }
 
-    /// Two or three adjacent tokens of a name run together, with or without
-    /// their articles («الدارالبيضاء», «داربيضاء»), keyed as a query word is
-    /// looked up; the first name to make a key keeps it.
-    fn joined(&self) -> &FxHashMap<String, Vec<TokenId>> {
+    /// The run-together names (`joined`), built on first use.
+    fn joined(&self) -> &Joined {
         self.joined.get_or_init(|| {
-            let mut joined = FxHashMap::default();
-            joined.reserve(self.articles.len() * 2);
-            let (mut written, mut bare) = (String::new(), String::new());
-            let mut articles = self.articles.as_slice();
-            for tokens in self.names.iter().flatten() {
-                let (these, rest) = articles.split_at(tokens.len());
-                articles = rest;
-                for n in 2..=3 {
-                    for (ts, arts) in tokens.windows(n).zip(these.windows(n)) {
-                        written.clear();
-                        bare.clear();
-                        for (&t, &article) in ts.iter().zip(arts) {
-                            if article {
-                                written.push_str("ال");
-                            }
-                            written.push_str(&self.words[t as usize]);
-                            bare.push_str(&self.words[t as usize]);
-                        }
-                        // As written (the articles after its first word kept),
-                        // then bare; most names have no article, and then both
-                        // are one. Keys are copied only when new.
-                        for key in [canonical(&written), bare.as_str()] {
-                            if !joined.contains_key(key) {
-                                joined.insert(key.to_owned(), ts.to_vec());
-                            }
-                        }
-                    }
-                }
-            }
-            joined
+            let names = self.names.iter().flatten().map(Vec::as_slice);
+            Joined::build(names, &self.articles, &self.words)
         })
     }
 
@@ -505,8 +479,8 @@ impl SearchIndex {
         if !ids.is_empty() {
             return Reading::Name(ids, Tier::Exact);
         }
-        if let Some(ids) = self.joined().get(canonical(w)) {
-            return Reading::Name(ids.clone(), Tier::Exact);
+        if let Some(ids) = self.joined().find(&self.words, canonical(w)) {
+            return Reading::Name(ids.to_vec(), Tier::Exact);
         }
         if is_month(w) {
             return Reading::Month;
@@ -1066,24 +1040,28 @@ impl<'a> Lists<'a> {
 /// the lexicon's), normalized, without their article, and stemmed; built on
 /// first need (the shell's warm-up thread, or the first question that needs it).
 struct Known {
-    stems: LazyLock<FxHashSet<Box<str>>, BuildKnown>,
+    stems: LazyLock<Fingerprints, BuildKnown>,
 }
 
-type BuildKnown = Box<dyn FnOnce() -> FxHashSet<Box<str>> + Send>;
+type BuildKnown = Box<dyn FnOnce() -> Fingerprints + Send>;
 
 impl Known {
     /// `text`: the catalog's distinct raw words, space-separated. Normalizing and
     /// stemming them was 30 % of `dhikra ask`'s start (perf); only collecting
     /// them stays on the start path, and they are dropped once read.
+    ///
+    /// Kept as fingerprints: a collision would make one unknown word read as
+    /// known, so it would be neither fuzzy-matched nor reported as unknown.
     fn new(text: String) -> Self {
         let build = move || {
-            let words: FxHashSet<String> = arabic::words(&text).into_iter().collect();
+            let mut words = arabic::words(&text);
+            words.sort_unstable();
+            words.dedup();
             let arabic = words.iter().filter(|w| arabic::has_arabic_letter(w));
             let stems: Vec<String> = arabic.map(|w| stem(w)).collect();
             let canonical_words = words.iter().map(|w| canonical(w));
             canonical_words
                 .chain(stems.iter().map(String::as_str))
-                .map(Box::from)
                 .collect()
         };
         Self {
@@ -1091,7 +1069,7 @@ impl Known {
         }
     }
 
-    fn stems(&self) -> &FxHashSet<Box<str>> {
+    fn stems(&self) -> &Fingerprints {
         &self.stems
     }
 }
@@ -1104,7 +1082,7 @@ impl Default for Known {
 
 impl std::fmt::Debug for Known {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let built = LazyLock::get(&self.stems).map(FxHashSet::len);
+        let built = LazyLock::get(&self.stems).map(Fingerprints::len);
         f.debug_struct("Known").field("stems", &built).finish()
     }
 }
