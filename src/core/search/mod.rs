@@ -795,14 +795,20 @@ impl SearchIndex {
 
     /// Asked about an act («تحرير القدس») and the best event is no such act, nor
     /// named whole, nor has a figure asked about: an answer would be about
-    /// something else.
+    /// something else. A phase («بدأ», «انتهى») names no act: «متى بدأ هجوم
+    /// النفيضة؟» asks about the attack itself, whose title says no «بدء».
     fn mismatch(&self, content: &[String], q: &Query, event: usize) -> bool {
         let e = event as u32;
         let figures = content
             .iter()
             .any(|w| self.figure_events(w).binary_search(&e).is_ok());
-        !q.concepts.is_empty()
-            && !self.shares_concept(e, q)
+        let mut acts = q
+            .concepts
+            .iter()
+            .filter(|&&c| !CONCEPTS[c].kinds.is_empty())
+            .peekable();
+        acts.peek().is_some()
+            && !acts.any(|c| self.event_concepts[event].contains(c))
             && !self.has_whole_name(event, q)
             && !figures
     }
