@@ -173,7 +173,7 @@ async fn commands_list_events_battles_and_dates() {
     bot.fake
         .push_update(message(USER, USER, 5, "/event\nخط الجوسك"));
     // One chat gets a message a second (Telegram's limit, kept by the limiter),
-    // and the whole store's listing alone is 6 parts with 360 events: the
+    // and the whole store's listing alone is 6 parts or more: the
     // answers take about as many seconds as they have parts.
     let sent = bot
         .fake
